@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0
+# voipq: the top level only delegates. `make` builds, `make check` tests,
+# `make demo` shows it working, `make deps` installs what is needed.
+
+SUBDIRS := agent tools
+Q := $(if $(filter 1,$(V)),,@)
+
+all: deps-quiet
+	$(Q)for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d || exit; done
+
+deps:
+	@./scripts/deps.sh
+
+# Install what is missing; silent when nothing is.
+deps-quiet:
+	@./scripts/deps.sh
+
+check: all
+	@$(MAKE) --no-print-directory -C tests check
+
+bench: all
+	@$(MAKE) --no-print-directory -C tests bench
+
+fuzz: all
+	@$(MAKE) --no-print-directory -C tests fuzz
+
+demo: all
+	@./scripts/demo.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all deps deps-quiet check bench fuzz demo clean

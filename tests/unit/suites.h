@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Every module's Check suite; add one line per test file. */
+#ifndef VOIPQ_TEST_SUITES_H
+#define VOIPQ_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *endpoint_suite(void);
+
+static Suite *(*const vq_suites[])(void) = {
+	endpoint_suite,
+	NULL,
+};
+
+#endif
