@@ -72,6 +72,7 @@ struct vq_pkt_stats {
 	uint64_t tcp_gaps;        /* streams resynchronised after a hole */
 	uint64_t sip_bad_framing; /* no/invalid Content-Length on TCP */
 	uint64_t tls_packets;     /* SIP over TLS: seen but unreadable */
+	uint64_t frag_overlaps;   /* datagrams dropped for overlapping frags */
 };
 
 struct vq_decoder;

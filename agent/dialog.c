@@ -1,0 +1,896 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Dialog tracking and offer/answer. See dialog.h for the model.
+ *
+ * Orientation: a message belongs to call (Call-ID, From-tag) when the caller
+ * sent the request it carries or answers, and to call (Call-ID, To-tag)
+ * when the callee did (a BYE or re-INVITE from the callee, and responses to
+ * those). That tells who sent an SDP without trusting any address.
+ *
+ * Every reference into the endpoint set is held by a media set: a party's
+ * active set (what was agreed) and its pending set (an offer in flight). A
+ * party that is released keeps its sets, so a 200 OK racing a CANCEL can
+ * bring the call back with the caller's media intact.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "dialog.h"
+
+#define NSEC_PER_SEC 1000000000ull
+#define SET_MAX (VQ_SDP_MAX_STREAMS * 2)
+
+enum party_id {
+	PARTY_NONE,
+	PARTY_CALLER,
+	PARTY_CALLEE,
+};
+
+struct media_set {
+	uint8_t n;
+	uint8_t stream[SET_MAX]; /* m= line index each entry came from */
+	struct vq_media_ep eps[SET_MAX];
+};
+
+struct party {
+	struct media_set active;
+	struct media_set pending;
+	bool has_active;
+	bool has_pending;
+	bool live; /* holds references in the endpoint set */
+};
+
+struct dialog {
+	char tag[VQ_TAG_LEN]; /* the callee's tag */
+	bool confirmed;
+	struct party callee;
+	uint8_t offer_from;     /* enum party_id with an offer outstanding */
+	uint32_t offer_cseq;    /* transaction carrying it, for rollback */
+	uint8_t offer_method;
+	uint32_t session_expires;
+	uint64_t refreshed_ns;
+};
+
+struct call {
+	LIST_ENTRY(call) hnode;
+	TAILQ_ENTRY(call) lru;
+	char call_id[VQ_CALLID_LEN];
+	char caller_tag[VQ_TAG_LEN];
+	char from[VQ_URI_LEN];
+	char to[VQ_URI_LEN];
+	uint8_t state;
+	uint8_t init_offer_from; /* PARTY_CALLER unless late offer */
+	uint32_t invite_cseq;
+	struct party caller;
+	unsigned int n_dialogs;
+	struct dialog **dialogs;
+	uint64_t created_ns, last_ns, ended_ns;
+	char last_label[8];
+	uint32_t last_cseq;
+};
+
+LIST_HEAD(call_bucket, call);
+TAILQ_HEAD(call_list, call);
+
+struct vq_tracker {
+	struct vq_tracker_cfg cfg;
+	struct call_bucket *buckets;
+	uint32_t mask;
+	struct call_list lru; /* least recently active first */
+	struct vq_epset *eps;
+	struct vq_backend_ops backend;
+	const struct vq_tracker_ops *ops;
+	void *ctx;
+	struct vq_tracker_stats stats;
+	struct call *current; /* never evicted while its message is handled */
+	unsigned int n_calls; /* live and lingering */
+};
+
+static const char *const state_names[] = {
+	[VQ_CALL_CALLING] = "calling",	   [VQ_CALL_EARLY] = "early",
+	[VQ_CALL_CONFIRMED] = "confirmed", [VQ_CALL_ENDED] = "ended",
+	[VQ_CALL_CANCELLED] = "cancelled", [VQ_CALL_REJECTED] = "rejected",
+	[VQ_CALL_REDIRECTED] = "redirected", [VQ_CALL_EXPIRED] = "expired",
+	[VQ_CALL_EVICTED] = "evicted",
+};
+
+const char *vq_call_state_str(uint8_t state)
+{
+	return state <= VQ_CALL_EVICTED ? state_names[state] : "?";
+}
+
+void vq_tracker_cfg_init(struct vq_tracker_cfg *cfg)
+{
+	*cfg = (struct vq_tracker_cfg){
+		.max_calls = 4096,
+		.max_endpoints = 16384,
+		.max_forks = 8,
+		.dialog_timeout_s = 4 * 3600,
+		.early_timeout_s = 180, /* RFC 3261 Timer C */
+		.linger_s = 32,         /* 64 * T1: retransmissions are over */
+	};
+}
+
+static bool call_over(const struct call *c)
+{
+	return c->state >= VQ_CALL_ENDED;
+}
+
+/* --- events ------------------------------------------------------------ */
+
+static void call_view(const struct call *c, struct vq_call_view *v)
+{
+	*v = (struct vq_call_view){
+		.call_id = c->call_id,
+		.caller_tag = c->caller_tag,
+		.from = c->from,
+		.to = c->to,
+		.state = c->state,
+		.created_ns = c->created_ns,
+	};
+}
+
+static void call_event(struct vq_tracker *t, const struct call *c, uint8_t type,
+		       const char *label, uint64_t ts_ns)
+{
+	struct vq_call_view v;
+	struct vq_call_event ev = { .type = type, .label = label, .ts_ns = ts_ns };
+
+	if (!t->ops || !t->ops->call_event)
+		return;
+	call_view(c, &v);
+	ev.call = &v;
+	t->ops->call_event(t->ctx, &ev);
+}
+
+static void set_state(struct vq_tracker *t, struct call *c, uint8_t state,
+		      uint64_t ts_ns)
+{
+	if (c->state == state)
+		return;
+	c->state = state;
+	if (call_over(c))
+		c->ended_ns = ts_ns;
+	call_event(t, c, VQ_CALL_STATE, NULL, ts_ns);
+}
+
+/* --- media sets and references ------------------------------------------ */
+
+static struct vq_dialog_id dialog_id(const struct call *c,
+				     const struct dialog *d)
+{
+	return (struct vq_dialog_id){
+		.call_id = c->call_id,
+		.caller_tag = c->caller_tag,
+		.callee_tag = d ? d->tag : "",
+	};
+}
+
+static void evict_oldest(struct vq_tracker *t, uint64_t ts_ns);
+
+static void set_ref(struct vq_tracker *t, const struct call *c,
+		    const struct dialog *d, const struct media_set *s,
+		    const char *reason, uint64_t ts_ns)
+{
+	struct vq_dialog_id id = dialog_id(c, d);
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		if (vq_epset_ref(t->eps, &s->eps[i], &id, reason, ts_ns) !=
+		    -ENOSPC)
+			continue;
+		/* Full: the oldest call gives way to the one being set up. */
+		evict_oldest(t, ts_ns);
+		vq_epset_ref(t->eps, &s->eps[i], &id, reason, ts_ns);
+	}
+}
+
+static void set_unref(struct vq_tracker *t, const struct call *c,
+		      const struct dialog *d, const struct media_set *s,
+		      const char *reason, uint64_t ts_ns)
+{
+	struct vq_dialog_id id = dialog_id(c, d);
+
+	for (unsigned int i = 0; i < s->n; i++)
+		vq_epset_unref(t->eps, &s->eps[i], &id, reason, ts_ns);
+}
+
+static void party_release(struct vq_tracker *t, const struct call *c,
+			  const struct dialog *d, struct party *p,
+			  const char *reason, uint64_t ts_ns)
+{
+	if (!p->live)
+		return;
+	if (p->has_active)
+		set_unref(t, c, d, &p->active, reason, ts_ns);
+	if (p->has_pending)
+		set_unref(t, c, d, &p->pending, reason, ts_ns);
+	p->live = false;
+}
+
+static void party_install(struct vq_tracker *t, const struct call *c,
+			  const struct dialog *d, struct party *p,
+			  const char *reason, uint64_t ts_ns)
+{
+	if (p->live)
+		return;
+	p->live = true;
+	if (p->has_active)
+		set_ref(t, c, d, &p->active, reason, ts_ns);
+	if (p->has_pending)
+		set_ref(t, c, d, &p->pending, reason, ts_ns);
+}
+
+static void set_add(struct media_set *s, uint8_t stream,
+		    const struct vq_media_ep *mep)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		if (vq_endpoint_eq(&s->eps[i].ep, &mep->ep))
+			return; /* one reference per set and endpoint */
+	if (s->n == SET_MAX)
+		return;
+	s->stream[s->n] = stream;
+	s->eps[s->n++] = *mep;
+}
+
+/*
+ * The media set an SDP announces. A stream put on hold the RFC 2543 way
+ * (c=0.0.0.0) keeps the endpoints it had, so that resuming finds them still
+ * prioritised; port 0 removes a stream; unknown media types are not learned.
+ */
+static void build_set(struct media_set *out, const struct vq_sdp *sdp,
+		      const struct party *prev, uint8_t side)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < sdp->n_streams; i++) {
+		const struct vq_sdp_stream *s = &sdp->streams[i];
+		struct vq_media_ep mep = {
+			.side = side,
+			.media = s->media,
+			.dir = s->dir,
+			.codec = s->codec,
+		};
+
+		if (s->disabled || s->media == VQ_MEDIA_OTHER)
+			continue;
+		if (s->hold_addr) {
+			const struct media_set *old = prev->has_pending ? &prev->pending
+						    : &prev->active;
+
+			if (!prev->has_active && !prev->has_pending)
+				continue;
+			for (unsigned int j = 0; j < old->n; j++) {
+				if (old->stream[j] != i)
+					continue;
+				mep = old->eps[j];
+				mep.dir = s->dir;
+				set_add(out, (uint8_t)i, &mep);
+			}
+			continue;
+		}
+		mep.ep = s->rtp;
+		mep.kind = VQ_EP_RTP;
+		set_add(out, (uint8_t)i, &mep);
+		if (s->has_rtcp) {
+			mep.ep = s->rtcp;
+			mep.kind = VQ_EP_RTCP;
+			set_add(out, (uint8_t)i, &mep);
+		}
+	}
+}
+
+static bool set_same(const struct media_set *a, const struct media_set *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (unsigned int i = 0; i < a->n; i++) {
+		if (!vq_endpoint_eq(&a->eps[i].ep, &b->eps[i].ep) ||
+		    a->eps[i].dir != b->eps[i].dir ||
+		    memcmp(&a->eps[i].codec, &b->eps[i].codec,
+			   sizeof(a->eps[i].codec)))
+			return false;
+	}
+	return true;
+}
+
+/* The offerer's pending offer was answered: it becomes what is agreed. */
+static void party_commit(struct vq_tracker *t, const struct call *c,
+			 const struct dialog *d, struct party *p,
+			 uint64_t ts_ns)
+{
+	if (!p->has_pending)
+		return;
+	if (p->has_active && p->live)
+		set_unref(t, c, d, &p->active, "answered", ts_ns);
+	p->active = p->pending;
+	p->has_active = true;
+	p->has_pending = false;
+}
+
+static void party_rollback(struct vq_tracker *t, const struct call *c,
+			   const struct dialog *d, struct party *p,
+			   uint64_t ts_ns)
+{
+	if (!p->has_pending)
+		return;
+	if (p->live)
+		set_unref(t, c, d, &p->pending, "offer-rejected", ts_ns);
+	p->has_pending = false;
+}
+
+/*
+ * An SDP from @from in dialog @d (NULL: the initial INVITE, before any
+ * dialog exists).
+ */
+static void apply_sdp(struct vq_tracker *t, struct call *c, struct dialog *d,
+		      uint8_t from, const struct vq_sip_msg *m, uint64_t ts_ns)
+{
+	struct party *p = from == PARTY_CALLER ? &c->caller : &d->callee;
+	struct party *other = from == PARTY_CALLER ? (d ? &d->callee : NULL)
+						   : &c->caller;
+	uint8_t *offer_from = d ? &d->offer_from : &c->init_offer_from;
+	struct media_set set;
+	bool answer = *offer_from != PARTY_NONE && *offer_from != from;
+
+	build_set(&set, &m->sdp, p, answer ? VQ_SIDE_ANSWER : VQ_SIDE_OFFER);
+
+	/* Retransmissions and repeated answers (183 then 200) change nothing. */
+	if (p->has_pending && set_same(&set, &p->pending) && !answer)
+		return;
+	if (p->has_active && !p->has_pending && set_same(&set, &p->active) &&
+	    (answer || *offer_from == PARTY_NONE)) {
+		if (answer) {
+			if (other)
+				party_commit(t, c, d, other, ts_ns);
+			*offer_from = PARTY_NONE;
+		} else if (m->brief.is_request) {
+			/* Same media offered again: a refresh, answer expected. */
+			*offer_from = from;
+			d->offer_cseq = m->brief.cseq;
+			d->offer_method = m->brief.cseq_method;
+		}
+		return;
+	}
+
+	if (answer) {
+		if (other)
+			party_commit(t, c, d, other, ts_ns);
+		if (p->has_pending) /* glare: our own offer is moot */
+			party_rollback(t, c, d, p, ts_ns);
+		if (p->live)
+			set_ref(t, c, d, &set, "answer", ts_ns);
+		if (p->has_active && p->live)
+			set_unref(t, c, d, &p->active, "answer", ts_ns);
+		p->active = set;
+		p->has_active = true;
+		*offer_from = PARTY_NONE;
+		return;
+	}
+
+	if (p->live)
+		set_ref(t, c, d, &set, "offer", ts_ns);
+	if (p->has_pending && p->live)
+		set_unref(t, c, d, &p->pending, "offer", ts_ns);
+	p->pending = set;
+	p->has_pending = true;
+	*offer_from = from;
+	if (d) {
+		d->offer_cseq = m->brief.cseq;
+		d->offer_method = m->brief.cseq_method;
+	}
+}
+
+/* --- calls and dialogs -------------------------------------------------- */
+
+static uint32_t key_hash(const char *call_id, const char *tag)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = call_id; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (const char *p = tag; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h;
+}
+
+static struct call *call_find(const struct vq_tracker *t, const char *call_id,
+			      const char *tag)
+{
+	struct call *c;
+
+	if (!*tag)
+		return NULL;
+	LIST_FOREACH(c, &t->buckets[key_hash(call_id, tag) & t->mask], hnode)
+		if (!strcmp(c->call_id, call_id) && !strcmp(c->caller_tag, tag))
+			return c;
+	return NULL;
+}
+
+static struct dialog *dialog_find(const struct call *c, const char *tag)
+{
+	for (unsigned int i = 0; i < c->n_dialogs; i++)
+		if (!strcmp(c->dialogs[i]->tag, tag))
+			return c->dialogs[i];
+	return NULL;
+}
+
+static void dialog_remove(struct vq_tracker *t, struct call *c, unsigned int i,
+			  const char *reason, uint64_t ts_ns)
+{
+	struct dialog *d = c->dialogs[i];
+
+	party_release(t, c, d, &d->callee, reason, ts_ns);
+	free(d);
+	c->dialogs[i] = c->dialogs[--c->n_dialogs];
+}
+
+static struct dialog *dialog_get(struct vq_tracker *t, struct call *c,
+				 const char *tag, uint64_t ts_ns)
+{
+	struct dialog *d = dialog_find(c, tag);
+
+	if (d || !*tag)
+		return d;
+	if (c->n_dialogs >= t->cfg.max_forks) {
+		t->stats.forks_refused++;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	strcpy(d->tag, tag);
+	d->callee.live = true;
+	/* The initial offer is outstanding in every early dialog it forks to. */
+	d->offer_from = c->init_offer_from == PARTY_CALLER ? PARTY_CALLER
+							   : PARTY_NONE;
+	d->refreshed_ns = ts_ns;
+	c->dialogs[c->n_dialogs++] = d;
+	return d;
+}
+
+/* Release all media; the call lingers as a tombstone. */
+static void call_end(struct vq_tracker *t, struct call *c, uint8_t state,
+		     const char *reason, uint64_t ts_ns)
+{
+	while (c->n_dialogs)
+		dialog_remove(t, c, c->n_dialogs - 1, reason, ts_ns);
+	party_release(t, c, NULL, &c->caller, reason, ts_ns);
+	if (!call_over(c)) {
+		if (state == VQ_CALL_EXPIRED)
+			t->stats.calls_expired++;
+		else if (state == VQ_CALL_EVICTED)
+			t->stats.calls_evicted++;
+		else
+			t->stats.calls_ended++;
+		t->stats.calls_active--;
+	}
+	set_state(t, c, state, ts_ns);
+}
+
+static void call_free(struct vq_tracker *t, struct call *c, uint64_t ts_ns)
+{
+	if (!call_over(c))
+		call_end(t, c, VQ_CALL_EVICTED, "evicted", ts_ns);
+	call_event(t, c, VQ_CALL_FREE, NULL, ts_ns);
+	LIST_REMOVE(c, hnode);
+	TAILQ_REMOVE(&t->lru, c, lru);
+	t->n_calls--;
+	free(c->dialogs);
+	free(c);
+}
+
+static void evict_oldest(struct vq_tracker *t, uint64_t ts_ns)
+{
+	struct call *c;
+
+	TAILQ_FOREACH(c, &t->lru, lru) {
+		if (c != t->current) {
+			call_free(t, c, ts_ns);
+			return;
+		}
+	}
+}
+
+static struct call *call_new(struct vq_tracker *t, const struct vq_sip_msg *m,
+			     uint64_t ts_ns)
+{
+	struct call *c;
+
+	/* At the cap, the least recently active call goes (tombstones first
+	 * in practice: nothing touches them). */
+	if (t->n_calls >= t->cfg.max_calls)
+		evict_oldest(t, ts_ns);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->dialogs = calloc(t->cfg.max_forks, sizeof(*c->dialogs));
+	if (!c->dialogs) {
+		free(c);
+		return NULL;
+	}
+	strcpy(c->call_id, m->call_id);
+	strcpy(c->caller_tag, m->from_tag);
+	strcpy(c->from, m->from_uri);
+	strcpy(c->to, m->to_uri);
+	c->caller.live = true;
+	c->created_ns = c->last_ns = ts_ns;
+	c->invite_cseq = m->brief.cseq;
+	LIST_INSERT_HEAD(&t->buckets[key_hash(c->call_id, c->caller_tag) & t->mask],
+			 c, hnode);
+	TAILQ_INSERT_TAIL(&t->lru, c, lru);
+	t->n_calls++;
+	t->stats.calls_created++;
+	t->stats.calls_active++;
+	call_event(t, c, VQ_CALL_NEW, NULL, ts_ns);
+	return c;
+}
+
+static void call_touch(struct vq_tracker *t, struct call *c, uint64_t ts_ns)
+{
+	c->last_ns = ts_ns;
+	TAILQ_REMOVE(&t->lru, c, lru);
+	TAILQ_INSERT_TAIL(&t->lru, c, lru);
+}
+
+/* A tombstone brought back: a new attempt, or a 2xx that raced a CANCEL. */
+static void call_revive(struct vq_tracker *t, struct call *c, bool keep_caller,
+			uint64_t ts_ns)
+{
+	if (!keep_caller) {
+		c->caller.has_active = c->caller.has_pending = false;
+		c->init_offer_from = PARTY_NONE;
+	}
+	t->stats.calls_active++;
+	c->state = VQ_CALL_CALLING;
+	party_install(t, c, NULL, &c->caller, "revived", ts_ns);
+}
+
+static void timeline(struct vq_tracker *t, struct call *c,
+		     const struct vq_sip_msg *m, uint64_t ts_ns)
+{
+	char label[8];
+
+	if (m->brief.is_request)
+		snprintf(label, sizeof(label), "%s", vq_sip_method_str(m->brief.method));
+	else
+		snprintf(label, sizeof(label), "%u", m->brief.status);
+	if (!strcmp(label, c->last_label) && m->brief.cseq == c->last_cseq) {
+		t->stats.retransmissions++;
+		return;
+	}
+	strcpy(c->last_label, label);
+	c->last_cseq = m->brief.cseq;
+	call_event(t, c, VQ_CALL_MSG, label, ts_ns);
+}
+
+static uint8_t final_state(uint16_t status)
+{
+	if (status < 400)
+		return VQ_CALL_REDIRECTED;
+	if (status == 487)
+		return VQ_CALL_CANCELLED;
+	return VQ_CALL_REJECTED;
+}
+
+/* --- message handling --------------------------------------------------- */
+
+static void initial_invite(struct vq_tracker *t, struct call *c,
+			   const struct vq_sip_msg *m, uint64_t ts_ns)
+{
+	if (!c) {
+		c = call_new(t, m, ts_ns);
+		if (!c)
+			return;
+	} else if (m->brief.cseq <= c->invite_cseq) {
+		t->stats.retransmissions++;
+		call_touch(t, c, ts_ns);
+		return;
+	} else {
+		/* A new attempt after a challenge (401/407) or a redirect. */
+		if (!call_over(c))
+			call_end(t, c, VQ_CALL_REJECTED, "new-attempt", ts_ns);
+		call_revive(t, c, false, ts_ns);
+		c->invite_cseq = m->brief.cseq;
+		strcpy(c->to, m->to_uri);
+	}
+	t->current = c;
+	call_touch(t, c, ts_ns);
+	timeline(t, c, m, ts_ns);
+	if (m->has_sdp)
+		apply_sdp(t, c, NULL, PARTY_CALLER, m, ts_ns);
+	c->init_offer_from = m->has_sdp ? PARTY_CALLER : PARTY_NONE;
+}
+
+static void invite_response(struct vq_tracker *t, struct call *c,
+			    const struct vq_sip_msg *m, uint64_t ts_ns)
+{
+	uint16_t st = m->brief.status;
+	struct dialog *d;
+
+	if (call_over(c)) {
+		/* Only a 2xx racing a CANCEL brings a call back. */
+		if (st < 200 || st >= 300 || c->state != VQ_CALL_CANCELLED) {
+			t->stats.retransmissions++;
+			return;
+		}
+		call_revive(t, c, true, ts_ns);
+	}
+	call_touch(t, c, ts_ns);
+	timeline(t, c, m, ts_ns);
+
+	if (st >= 300) {
+		call_end(t, c, final_state(st), st < 400 ? "redirected"
+					       : st == 487 ? "cancelled"
+							   : "rejected", ts_ns);
+		return;
+	}
+	d = dialog_get(t, c, m->to_tag, ts_ns);
+	if (!d)
+		return;
+	if (m->has_sdp)
+		apply_sdp(t, c, d, PARTY_CALLEE, m, ts_ns);
+	if (m->session_expires)
+		d->session_expires = m->session_expires;
+	d->refreshed_ns = ts_ns;
+	if (st >= 200) {
+		d->confirmed = true;
+		/* Forks that never answered are over once one dialog is up. */
+		for (unsigned int i = c->n_dialogs; i-- > 0;)
+			if (!c->dialogs[i]->confirmed)
+				dialog_remove(t, c, i, "fork-ended", ts_ns);
+		set_state(t, c, VQ_CALL_CONFIRMED, ts_ns);
+	} else if (c->state == VQ_CALL_CALLING) {
+		set_state(t, c, VQ_CALL_EARLY, ts_ns);
+	}
+}
+
+/* BYE: the dialog ends; the call ends with its last confirmed dialog. */
+static void bye(struct vq_tracker *t, struct call *c, struct dialog *d,
+		uint64_t ts_ns)
+{
+	bool others = false;
+
+	for (unsigned int i = 0; i < c->n_dialogs; i++) {
+		if (c->dialogs[i] == d) {
+			dialog_remove(t, c, i, "bye", ts_ns);
+			break;
+		}
+	}
+	for (unsigned int i = 0; i < c->n_dialogs; i++)
+		others |= c->dialogs[i]->confirmed;
+	if (!others)
+		call_end(t, c, VQ_CALL_ENDED, "bye", ts_ns);
+}
+
+static void handle(struct vq_tracker *t, const struct vq_sip_msg *m,
+		   uint64_t ts_ns)
+{
+	const struct vq_sip_brief *b = &m->brief;
+	struct call *c = call_find(t, m->call_id, m->from_tag);
+	bool forward = c != NULL;
+	struct dialog *d;
+	uint8_t sender;
+
+	if (!c)
+		c = call_find(t, m->call_id, m->to_tag);
+
+	if (b->is_request && b->method == VQ_SIP_INVITE && !m->to_tag[0]) {
+		initial_invite(t, forward ? c : NULL, m, ts_ns);
+		return;
+	}
+	if (!c) {
+		/* A response overtaken its INVITE (capture reordering). */
+		if (!b->is_request && b->cseq_method == VQ_SIP_INVITE &&
+		    b->status >= 180 && b->status < 300 && m->to_tag[0]) {
+			c = call_new(t, m, ts_ns);
+			if (c) {
+				t->current = c;
+				invite_response(t, c, m, ts_ns);
+			}
+			return;
+		}
+		t->stats.orphans++;
+		return;
+	}
+	t->current = c;
+	sender = (forward == b->is_request) ? PARTY_CALLER : PARTY_CALLEE;
+
+	if (!b->is_request && b->cseq_method == VQ_SIP_INVITE &&
+	    b->cseq == c->invite_cseq && forward) {
+		invite_response(t, c, m, ts_ns);
+		return;
+	}
+	if (b->is_request && b->method == VQ_SIP_CANCEL) {
+		if (forward && b->cseq == c->invite_cseq && !call_over(c)) {
+			timeline(t, c, m, ts_ns);
+			call_end(t, c, VQ_CALL_CANCELLED, "cancel", ts_ns);
+		}
+		return;
+	}
+	if (call_over(c)) {
+		t->stats.retransmissions++;
+		return;
+	}
+	call_touch(t, c, ts_ns);
+
+	d = dialog_get(t, c, forward ? m->to_tag : m->from_tag, ts_ns);
+	if (!d) {
+		t->stats.orphans++;
+		return;
+	}
+	timeline(t, c, m, ts_ns);
+	d->refreshed_ns = ts_ns;
+
+	if (b->is_request && b->method == VQ_SIP_BYE) {
+		bye(t, c, d, ts_ns);
+		return;
+	}
+	if (!b->is_request && b->status >= 300) {
+		/* A rejected re-INVITE or UPDATE leaves the old media agreed. */
+		if (d->offer_from != PARTY_NONE && b->cseq == d->offer_cseq &&
+		    b->cseq_method == d->offer_method) {
+			party_rollback(t, c, d, d->offer_from == PARTY_CALLER
+						? &c->caller : &d->callee, ts_ns);
+			d->offer_from = PARTY_NONE;
+		}
+		return;
+	}
+	if (b->is_request && b->method == VQ_SIP_ACK && !d->confirmed) {
+		d->confirmed = true;
+		set_state(t, c, VQ_CALL_CONFIRMED, ts_ns);
+	}
+	if (m->has_sdp)
+		apply_sdp(t, c, d, sender, m, ts_ns);
+	if (m->session_expires && !b->is_request)
+		d->session_expires = m->session_expires;
+}
+
+int vq_tracker_input(struct vq_tracker *t, const uint8_t *data, size_t len,
+		     uint64_t ts_ns)
+{
+	struct vq_sip_brief b;
+	struct vq_sip_msg *m;
+	int verdict, err;
+
+	t->stats.messages++;
+	verdict = vq_sip_precheck(data, len, &b);
+	if (verdict < 0) {
+		t->stats.invalid++;
+		return verdict;
+	}
+	if (b.is_request)
+		t->stats.requests[b.method]++;
+	else
+		t->stats.responses++;
+	if (verdict == VQ_SIP_SKIP) {
+		t->stats.skipped++;
+		return 0;
+	}
+
+	m = malloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	t->stats.parsed++;
+	err = vq_sip_parse(data, len, m);
+	if (err) {
+		t->stats.invalid++;
+		free(m);
+		return err;
+	}
+	if (m->sdp_err)
+		t->stats.sdp_invalid++;
+	handle(t, m, ts_ns);
+	t->current = NULL;
+	free(m);
+	return 0;
+}
+
+static uint64_t secs(unsigned int s)
+{
+	return (uint64_t)s * NSEC_PER_SEC;
+}
+
+void vq_tracker_expire(struct vq_tracker *t, uint64_t now_ns)
+{
+	struct call *c, *tmp;
+
+	for (c = TAILQ_FIRST(&t->lru); c; c = tmp) {
+		tmp = TAILQ_NEXT(c, lru);
+		if (call_over(c)) {
+			if (now_ns - c->ended_ns >= secs(t->cfg.linger_s))
+				call_free(t, c, now_ns);
+			continue;
+		}
+		if (c->state != VQ_CALL_CONFIRMED) {
+			if (now_ns - c->last_ns >= secs(t->cfg.early_timeout_s))
+				call_end(t, c, VQ_CALL_EXPIRED, "timeout", now_ns);
+			continue;
+		}
+		for (unsigned int i = c->n_dialogs; i-- > 0;) {
+			struct dialog *d = c->dialogs[i];
+			uint64_t life = d->session_expires
+						? secs(d->session_expires)
+						: secs(t->cfg.dialog_timeout_s);
+
+			if (now_ns - d->refreshed_ns >= life) {
+				if (c->n_dialogs == 1)
+					call_end(t, c, VQ_CALL_EXPIRED, "expired", now_ns);
+				else
+					dialog_remove(t, c, i, "expired", now_ns);
+			}
+		}
+	}
+}
+
+void vq_tracker_flush(struct vq_tracker *t, uint64_t now_ns)
+{
+	struct call *c;
+
+	while ((c = TAILQ_FIRST(&t->lru))) {
+		if (!call_over(c))
+			call_end(t, c, VQ_CALL_ENDED, "shutdown", now_ns);
+		call_free(t, c, now_ns);
+	}
+}
+
+static int backend_shim(void *ctx, const struct vq_ep_event *ev)
+{
+	struct vq_tracker *t = ctx;
+
+	return t->ops && t->ops->ep_event ? t->ops->ep_event(t->ctx, ev) : 0;
+}
+
+struct vq_tracker *vq_tracker_new(const struct vq_tracker_cfg *cfg,
+				  const struct vq_tracker_ops *ops, void *ctx)
+{
+	struct vq_tracker *t;
+	uint32_t n = 16;
+
+	if (!cfg->max_calls || !cfg->max_endpoints || !cfg->max_forks)
+		return NULL;
+	if (vq_sip_init())
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cfg = *cfg;
+	t->ops = ops;
+	t->ctx = ctx;
+	while (n < cfg->max_calls && n < (1u << 24))
+		n <<= 1;
+	t->buckets = calloc(n, sizeof(*t->buckets));
+	t->backend.ep_event = backend_shim;
+	t->eps = vq_epset_new(cfg->max_endpoints, &t->backend, t);
+	if (!t->buckets || !t->eps) {
+		vq_epset_free(t->eps);
+		free(t->buckets);
+		free(t);
+		return NULL;
+	}
+	t->mask = n - 1;
+	TAILQ_INIT(&t->lru);
+	return t;
+}
+
+void vq_tracker_free(struct vq_tracker *t)
+{
+	if (!t)
+		return;
+	vq_tracker_flush(t, 0);
+	vq_epset_free(t->eps);
+	free(t->buckets);
+	free(t);
+}
+
+const struct vq_tracker_stats *vq_tracker_stats(const struct vq_tracker *t)
+{
+	return &t->stats;
+}
+
+const struct vq_epset *vq_tracker_epset(const struct vq_tracker *t)
+{
+	return t->eps;
+}

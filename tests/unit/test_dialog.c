@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The SIP corpus: every file in tests/data/sip/ is a scenario, a sequence
+ * of SIP messages with checkpoints that state the exact endpoint set (and
+ * call state) the tracker must hold at that point. The format:
+ *
+ *   # comment
+ *   >>> t=1.5                 a message seen at 1.5 s; text up to the next
+ *   INVITE sip:... SIP/2.0    marker, LF line ends become CRLF, and a
+ *   Content-Length: *         "Content-Length: *" is filled in
+ *   === expect                the endpoint set is exactly these lines:
+ *   192.0.2.10 4000 rtp offer     addr port kind side
+ *   === expect-none           the endpoint set is empty
+ *   === state confirmed       state of the most recently created call
+ *   === expire 40             run expiry at t = 40 s
+ *   === stat invalid 1        a tracker counter has this value
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dialog.h"
+#include "suites.h"
+
+#define CORPUS VQ_TESTDATA "/sip"
+
+struct scenario {
+	const char *file;
+	struct vq_tracker *t;
+	char last_state[16];
+	unsigned int lineno;
+	unsigned int events;
+};
+
+static void on_call(void *ctx, const struct vq_call_event *ev)
+{
+	struct scenario *sc = ctx;
+
+	if (ev->type == VQ_CALL_NEW || ev->type == VQ_CALL_STATE)
+		snprintf(sc->last_state, sizeof(sc->last_state), "%s",
+			 vq_call_state_str(ev->call->state));
+}
+
+static int on_ep(void *ctx, const struct vq_ep_event *ev)
+{
+	struct scenario *sc = ctx;
+
+	sc->events++;
+	return 0;
+}
+
+static const struct vq_tracker_ops ops = {
+	.ep_event = on_ep,
+	.call_event = on_call,
+};
+
+static int collect(void *arg, const struct vq_media_ep *mep, unsigned int refs)
+{
+	char ***lines = arg, addr[VQ_ADDRSTRLEN], buf[128];
+
+	snprintf(buf, sizeof(buf), "%s %u %s %s",
+		 vq_addr_str(&mep->ep, addr, sizeof(addr)), mep->ep.port,
+		 vq_ep_kind_str(mep->kind), vq_ep_side_str(mep->side));
+	**lines = strdup(buf);
+	(*lines)++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Compare the endpoint set with the expected lines, both sorted. */
+static void check_set(struct scenario *sc, char **want, unsigned int n_want)
+{
+	const struct vq_epset *s = vq_tracker_epset(sc->t);
+	unsigned int n = vq_epset_count(s);
+	char **got = calloc(n + 1, sizeof(*got)), **p = got;
+	char gotbuf[2048] = "", wantbuf[2048] = "";
+
+	vq_epset_for_each(s, collect, &p);
+	qsort(got, n, sizeof(*got), cmp_str);
+	qsort(want, n_want, sizeof(*want), cmp_str);
+	for (unsigned int i = 0; i < n; i++) {
+		strncat(gotbuf, got[i], sizeof(gotbuf) - strlen(gotbuf) - 2);
+		strcat(gotbuf, "\n");
+	}
+	for (unsigned int i = 0; i < n_want; i++) {
+		strncat(wantbuf, want[i], sizeof(wantbuf) - strlen(wantbuf) - 2);
+		strcat(wantbuf, "\n");
+	}
+	ck_assert_msg(!strcmp(gotbuf, wantbuf),
+		      "%s:%u: endpoint set differs\n--- want\n%s--- got\n%s",
+		      sc->file, sc->lineno, wantbuf, gotbuf);
+	for (unsigned int i = 0; i < n; i++)
+		free(got[i]);
+	free(got);
+}
+
+/*
+ * CRLF line ends, a blank line after the headers, and a computed length
+ * for "Content-Length: *". Trailing blank lines of the text are dropped.
+ */
+static size_t finish_message(const char *text, char *out, size_t outlen)
+{
+	size_t len = strlen(text), n = 0, o = 0, body_len = 0;
+	char *tmp = malloc(2 * len + 8), *sep;
+	char clen[24];
+
+	while (len && text[len - 1] == '\n')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n')
+			tmp[n++] = '\r';
+		tmp[n++] = text[i];
+	}
+	tmp[n++] = '\r';
+	tmp[n++] = '\n';
+	tmp[n] = '\0';
+	sep = strstr(tmp, "\r\n\r\n");
+	if (sep) {
+		body_len = n - (size_t)(sep + 4 - tmp);
+	} else {
+		tmp[n++] = '\r';
+		tmp[n++] = '\n';
+		tmp[n] = '\0';
+	}
+	snprintf(clen, sizeof(clen), "Content-Length: %zu", body_len);
+	for (const char *p = tmp; *p && o + sizeof(clen) < outlen; p++) {
+		if (!strncmp(p, "Content-Length: *", 17) &&
+		    (p == tmp || p[-1] == '\n')) {
+			o += (size_t)snprintf(out + o, outlen - o, "%s", clen);
+			p += 16;
+			continue;
+		}
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+	free(tmp);
+	return o;
+}
+
+static void send_message(struct scenario *sc, const char *text, double t)
+{
+	static char wire[65536];
+	size_t len = finish_message(text, wire, sizeof(wire));
+
+	vq_tracker_input(sc->t, (const uint8_t *)wire, len,
+			 (uint64_t)(t * 1e9));
+}
+
+static void run_scenario(const char *path, const char *name)
+{
+	struct vq_tracker_cfg cfg;
+	struct scenario sc = { .file = name };
+	char line[1024], *msg = calloc(1, 65536), *want[64];
+	unsigned int n_want = 0, msg_line = 0;
+	enum { NONE, MESSAGE, EXPECT } mode = NONE;
+	double t = 0, msg_t = 0;
+	FILE *f = fopen(path, "r");
+
+	ck_assert_msg(f, "%s: %s", path, strerror(errno));
+	vq_tracker_cfg_init(&cfg);
+	sc.t = vq_tracker_new(&cfg, &ops, &sc);
+	ck_assert_ptr_nonnull(sc.t);
+
+	for (;;) {
+		bool eof = !fgets(line, sizeof(line), f);
+		bool marker = eof || !strncmp(line, ">>>", 3) ||
+			      !strncmp(line, "===", 3);
+
+		if (!eof)
+			sc.lineno++;
+		if (marker || (mode == EXPECT && line[0] == '\n')) {
+			if (mode == MESSAGE && msg[0]) {
+				unsigned int save = sc.lineno;
+
+				sc.lineno = msg_line;
+				send_message(&sc, msg, msg_t);
+				sc.lineno = save;
+			} else if (mode == EXPECT) {
+				check_set(&sc, want, n_want);
+				for (unsigned int i = 0; i < n_want; i++)
+					free(want[i]);
+				n_want = 0;
+			}
+			mode = NONE;
+		}
+		if (eof)
+			break;
+		if (!strncmp(line, ">>>", 3)) {
+			char *ts = strstr(line, "t=");
+
+			if (ts)
+				t = strtod(ts + 2, NULL);
+			msg_t = t;
+			msg[0] = '\0';
+			msg_line = sc.lineno;
+			mode = MESSAGE;
+		} else if (!strncmp(line, "=== expect-none", 15)) {
+			check_set(&sc, want, 0);
+		} else if (!strncmp(line, "=== expect", 10)) {
+			mode = EXPECT;
+		} else if (!strncmp(line, "=== state ", 10)) {
+			line[strcspn(line, "\n")] = '\0';
+			ck_assert_msg(!strcmp(sc.last_state, line + 10),
+				      "%s:%u: state %s, want %s", name,
+				      sc.lineno, sc.last_state, line + 10);
+		} else if (!strncmp(line, "=== expire ", 11)) {
+			t = strtod(line + 11, NULL);
+			vq_tracker_expire(sc.t, (uint64_t)(t * 1e9));
+		} else if (!strncmp(line, "=== stat ", 9)) {
+			const struct vq_tracker_stats *st = vq_tracker_stats(sc.t);
+			char field[32];
+			unsigned long long v, got;
+
+			ck_assert_int_eq(sscanf(line + 9, "%31s %llu", field, &v), 2);
+			if (!strcmp(field, "invalid"))
+				got = st->invalid;
+			else if (!strcmp(field, "skipped"))
+				got = st->skipped;
+			else if (!strcmp(field, "parsed"))
+				got = st->parsed;
+			else if (!strcmp(field, "sdp_invalid"))
+				got = st->sdp_invalid;
+			else if (!strcmp(field, "calls_active"))
+				got = st->calls_active;
+			else if (!strcmp(field, "calls_created"))
+				got = st->calls_created;
+			else if (!strcmp(field, "calls_evicted"))
+				got = st->calls_evicted;
+			else if (!strcmp(field, "orphans"))
+				got = st->orphans;
+			else
+				ck_abort_msg("%s:%u: unknown stat %s", name,
+					     sc.lineno, field);
+			ck_assert_msg(got == v, "%s:%u: %s = %llu, want %llu",
+				      name, sc.lineno, field, got, v);
+		} else if (mode == MESSAGE) {
+			if (strlen(msg) + strlen(line) < 65535)
+				strcat(msg, line);
+		} else if (mode == EXPECT) {
+			line[strcspn(line, "\n")] = '\0';
+			ck_assert_uint_lt(n_want, 64);
+			want[n_want++] = strdup(line);
+		} else if (line[0] != '#' && line[0] != '\n') {
+			ck_abort_msg("%s:%u: stray line: %s", name, sc.lineno, line);
+		}
+	}
+	fclose(f);
+	free(msg);
+	vq_tracker_free(sc.t);
+}
+
+static char **corpus;
+static int n_corpus;
+
+static int sip_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return n > 4 && !strcmp(d->d_name + n - 4, ".sip");
+}
+
+START_TEST(corpus_scenario)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", CORPUS, corpus[_i]);
+	run_scenario(path, corpus[_i]);
+}
+END_TEST
+
+START_TEST(corpus_is_not_empty)
+{
+	ck_assert_int_ge(n_corpus, 20);
+}
+END_TEST
+
+Suite *dialog_suite(void)
+{
+	Suite *s = suite_create("dialog");
+	TCase *tc = tcase_create("corpus");
+	struct dirent **list;
+
+	n_corpus = scandir(CORPUS, &list, sip_filter, alphasort);
+	if (n_corpus < 0)
+		n_corpus = 0;
+	corpus = calloc((size_t)n_corpus + 1, sizeof(*corpus));
+	for (int i = 0; i < n_corpus; i++) {
+		corpus[i] = strdup(list[i]->d_name);
+		free(list[i]);
+	}
+	if (n_corpus >= 0 && list)
+		free(list);
+	tcase_add_test(tc, corpus_is_not_empty);
+	tcase_add_loop_test(tc, corpus_scenario, 0, n_corpus);
+	suite_add_tcase(s, tc);
+	return s;
+}
