@@ -6,11 +6,13 @@
 #include <check.h>
 
 Suite *endpoint_suite(void);
+Suite *dialog_suite(void);
 Suite *rtpstats_suite(void);
 Suite *emodel_suite(void);
 
 static Suite *(*const vq_suites[])(void) = {
 	endpoint_suite,
+	dialog_suite,
 	rtpstats_suite,
 	emodel_suite,
 	NULL,
