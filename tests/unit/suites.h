@@ -9,12 +9,20 @@ Suite *endpoint_suite(void);
 Suite *dialog_suite(void);
 Suite *rtpstats_suite(void);
 Suite *emodel_suite(void);
+Suite *decode_suite(void);
+Suite *ipfrag_suite(void);
+Suite *reasm_suite(void);
+Suite *capture_suite(void);
 
 static Suite *(*const vq_suites[])(void) = {
 	endpoint_suite,
 	dialog_suite,
 	rtpstats_suite,
 	emodel_suite,
+	decode_suite,
+	ipfrag_suite,
+	reasm_suite,
+	capture_suite,
 	NULL,
 };
 
