@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run every benchmark, print its BENCH lines and collect them into
+# RESULTS_DIR/results.json. A BENCH line:
+#   BENCH <name> <value> <unit> target <op> <value>
+set -euo pipefail
+bin=${1:?usage: run.sh BUILD_TESTS_DIR RESULTS_DIR}
+out=${2:?usage: run.sh BUILD_TESTS_DIR RESULTS_DIR}
+mkdir -p "$out"
+lines="$out/bench.txt"
+: > "$lines"
+
+emit() { echo "$*" | tee -a "$lines"; }
+
+# Learning path: messages per second, and instructions per message counted
+# by callgrind inside feed_all only (repeatable, unlike wall time).
+"$bin/bench_sip" | tee -a "$lines"
+mixes=400
+valgrind --tool=callgrind --toggle-collect=feed_all \
+	--callgrind-out-file="$out/callgrind.sip" "$bin/bench_sip" --feed $mixes \
+	2> "$out/callgrind.log"
+ir=$(awk '/^summary:/ { print $2 }' "$out/callgrind.sip")
+emit "BENCH sip_learn_instr_per_msg $((ir / (mixes * 13))) instr target <= 25000"
+
+# Collect into JSON, checking each figure against its target.
+awk '
+BEGIN { print "{\"benchmarks\":["; n = 0 }
+$1 == "BENCH" {
+	ok = ($6 == "<=") ? ($3 <= $7) : ($6 == ">=") ? ($3 >= $7) : \
+	     ($6 == "<") ? ($3 < $7) : ($3 > $7)
+	printf "%s  {\"name\":\"%s\",\"value\":%s,\"unit\":\"%s\",\"target_op\":\"%s\",\"target\":%s,\"met\":%s}", \
+		n++ ? ",\n" : "", $2, $3, $4, $6, $7, ok ? "true" : "false"
+}
+END { print "\n]}" }
+' "$lines" > "$out/results.json"
+echo "bench: results in $out/results.json"
