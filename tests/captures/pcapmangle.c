@@ -5,18 +5,22 @@
  *
  * Reordering must stay physically possible or the test proves nothing:
  * an observer on the path can never see a 200 OK before the INVITE it
- * answers. So only two consecutive payload-carrying packets of the same
- * flow (protocol, source and destination address and port) are swapped,
- * and only when no payload, SYN or FIN travelled the other way between
- * them: nothing the second could be a reaction to. That hits provisional/final responses sent back to back
- * and TCP segments sent before the peer answered, which is what makes the
- * reassembler buffer out-of-order data. Swapped packets take each other's
- * slot (and so its timestamp): time stays monotonic, as on a real wire.
+ * answers, nor a TCP segment after the ACK that covers it. So only two
+ * consecutive payload-carrying packets of one flow (protocol, addresses,
+ * ports) are swapped, and only when nothing they could depend on travelled
+ * the other way between them: no UDP payload, and for TCP no packet at all.
+ * That hits provisional and final responses sent back to back. Swapped
+ * packets take each other's slot (and timestamp): time stays monotonic.
  *
- * Duplication counts per flow too: packets 0, N, 2N... of every flow are
- * written twice, as a UDP retransmission or a spurious TCP retransmission
- * would be. Counting from 0 per flow means the first message each way
- * (INVITE and its answer when N is 2) is always among them.
+ * TCP rarely qualifies, since every segment is acked, so -s splits each
+ * TCP data segment in two and writes the second half first, as a network
+ * reordering two segments of one send would: the reassembler has to hold
+ * the tail of every message until its head arrives.
+ *
+ * Duplication counts per flow: packets 0, N, 2N... of every flow are
+ * written again (a split segment as the whole original), as a UDP or a
+ * spurious TCP retransmission would be. Counting from 0 per flow means the
+ * first message each way (INVITE and its answer when N is 2) is among them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +50,7 @@ struct pkt {
 	size_t payload;		/* transport payload bytes */
 	bool ctl;		/* TCP SYN, FIN or RST */
 	bool swapped;
+	size_t l3, l4, l4hdr;	/* header offsets, transport header length */
 };
 
 static uint16_t be16(const uint8_t *p)
@@ -105,6 +110,7 @@ static void classify(int dlt, struct pkt *pk)
 	if (l3 < 0)
 		return;
 	off = (size_t)l3;
+	pk->l3 = off;
 	if (version == 4) {
 		size_t ihl, tot;
 
@@ -141,11 +147,13 @@ static void classify(int dlt, struct pkt *pk)
 		pk->payload = l4len - 8;
 	} else if (k->proto == IPPROTO_TCP && l4len >= 20 &&
 		   (size_t)(p[off + 12] >> 4) * 4 <= l4len) {
-		pk->payload = l4len - (size_t)(p[off + 12] >> 4) * 4;
+		pk->l4hdr = (size_t)(p[off + 12] >> 4) * 4;
+		pk->payload = l4len - pk->l4hdr;
 		pk->ctl = p[off + 13] & 0x07;
 	} else {
 		return;
 	}
+	pk->l4 = off;
 	k->sport = be16(p + off);
 	k->dport = be16(p + off + 2);
 	k->family = (uint8_t)version;
@@ -179,7 +187,8 @@ static size_t swap_partner(struct pkt *pk, size_t n, size_t i)
 			return pk[j].swapped || !pk[j].payload || pk[j].ctl ?
 			       0 : j;
 		if (reverse_flow(&pk[i].key, &pk[j].key) &&
-		    (pk[j].payload || pk[j].ctl))
+		    (pk[j].payload || pk[j].ctl ||
+		     pk[j].key.proto == IPPROTO_TCP))
 			return 0;
 	}
 	return 0;
@@ -203,6 +212,95 @@ static void swap_data(struct pkt *a, struct pkt *b)
 	a->swapped = b->swapped = true;
 }
 
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (; len > 1; p += 2, len -= 2)
+		sum += be16(p);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * Build in @buf the segment carrying payload bytes [@start, @start + @n) of
+ * TCP packet @pk: lengths, sequence number and both checksums fixed up.
+ * Returns the new length.
+ */
+static size_t tcp_part(const struct pkt *pk, uint8_t *buf, size_t start,
+		       size_t n)
+{
+	size_t hdrs = pk->l4 + pk->l4hdr, seglen = pk->l4hdr + n;
+	uint8_t *ip = buf + pk->l3, *th = buf + pk->l4, pseudo[4];
+	uint32_t seq, sum;
+
+	memcpy(buf, pk->data, hdrs);
+	memcpy(buf + hdrs, pk->data + hdrs + start, n);
+	if (pk->key.family == 4) {
+		put_be16(ip + 2, (uint16_t)(pk->l4 - pk->l3 + seglen));
+		put_be16(ip + 10, 0);
+		put_be16(ip + 10, csum_fold(csum_add(0, ip, pk->l4 - pk->l3)));
+	} else {
+		put_be16(ip + 4, (uint16_t)seglen);
+	}
+	seq = (uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 |
+	      (uint32_t)th[6] << 8 | th[7];
+	seq += (uint32_t)start;
+	th[4] = seq >> 24;
+	th[5] = seq >> 16;
+	th[6] = seq >> 8;
+	th[7] = seq;
+
+	put_be16(th + 16, 0);
+	sum = pk->key.family == 4 ? csum_add(0, ip + 12, 8) :
+				    csum_add(0, ip + 8, 32);
+	pseudo[0] = 0;
+	pseudo[1] = IPPROTO_TCP;
+	put_be16(pseudo + 2, (uint16_t)seglen);
+	sum = csum_add(sum, pseudo, 4);
+	sum = csum_add(sum, th, seglen);
+	put_be16(th + 16, csum_fold(sum));
+	return hdrs + n;
+}
+
+/* Write TCP data segment @pk as two segments, the second half first. */
+static int dump_split(pcap_dumper_t *dumper, const struct pkt *pk)
+{
+	size_t half = pk->payload / 2;
+	struct pcap_pkthdr h = pk->hdr;
+	uint8_t *buf = malloc(pk->l4 + pk->l4hdr + pk->payload);
+
+	if (!buf)
+		return -ENOMEM;
+	h.caplen = h.len = (bpf_u_int32)tcp_part(pk, buf, half,
+						 pk->payload - half);
+	pcap_dump((u_char *)dumper, &h, buf);
+	h.caplen = h.len = (bpf_u_int32)tcp_part(pk, buf, 0, half);
+	pcap_dump((u_char *)dumper, &h, buf);
+	free(buf);
+	return 0;
+}
+
+static bool splittable(const struct pkt *pk)
+{
+	/* only whole, unsliced segments: the headers get rewritten */
+	return pk->key.family && pk->key.proto == IPPROTO_TCP &&
+	       pk->payload >= 2 && pk->hdr.caplen == pk->hdr.len &&
+	       pk->hdr.caplen == pk->l4 + pk->l4hdr + pk->payload;
+}
+
 /* Position of @pk within its flow; packets of no flow share one count. */
 static unsigned long flow_seq(struct flow_key *keys, unsigned long *count,
 			      size_t *nflows, const struct pkt *pk)
@@ -221,12 +319,13 @@ static unsigned long flow_seq(struct flow_key *keys, unsigned long *count,
 }
 
 static int mangle(const char *in, const char *out, unsigned int every_pair,
-		  unsigned int every_dup)
+		  unsigned int every_dup, bool split)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	size_t n = 0, cap = 0, swaps = 0, dups = 0, eligible = 0, nflows = 0;
+	size_t splits = 0;
 	static struct flow_key keys[MAX_FLOWS];
 	static unsigned long count[MAX_FLOWS];
 	struct pkt *pk = NULL;
@@ -305,20 +404,27 @@ static int mangle(const char *in, const char *out, unsigned int every_pair,
 	for (size_t i = 0; i < n; i++) {
 		unsigned long seq = flow_seq(keys, count, &nflows, &pk[i]);
 
-		pcap_dump((u_char *)dumper, &pk[i].hdr, pk[i].data);
+		if (split && splittable(&pk[i])) {
+			err = dump_split(dumper, &pk[i]);
+			if (err)
+				break;
+			splits++;
+		} else {
+			pcap_dump((u_char *)dumper, &pk[i].hdr, pk[i].data);
+		}
 		if (every_dup && seq % every_dup == 0) {
 			pcap_dump((u_char *)dumper, &pk[i].hdr, pk[i].data);
 			dups++;
 		}
 	}
-	if (pcap_dump_flush(dumper)) {
+	if (!err && pcap_dump_flush(dumper)) {
 		fprintf(stderr, "pcapmangle: write %s failed\n", out);
 		err = -EIO;
 	}
 	pcap_dump_close(dumper);
 	fprintf(stderr, "pcapmangle: %s: %zu packets, %zu pairs swapped "
-		"(of %zu eligible), %zu duplicated\n", out, n, swaps, eligible,
-		dups);
+		"(of %zu eligible), %zu TCP segments split, %zu duplicated\n",
+		out, n, swaps, eligible, splits, dups);
 out_close_wr:
 	pcap_close(wr);
 out_free:
@@ -332,11 +438,12 @@ out_free:
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pcapmangle [-r K] [-d N] IN.pcap OUT.pcap\n"
+		"usage: pcapmangle [-r K] [-d N] [-s] IN.pcap OUT.pcap\n"
 		"  -r K  swap every Kth plausible pair of same-flow packets "
 		"(default 1, 0 = never)\n"
 		"  -d N  write packets 0, N, 2N... of each flow twice "
-		"(default 2, 0 = never)\n");
+		"(default 2, 0 = never)\n"
+		"  -s    split TCP data segments, second half first\n");
 }
 
 static int parse_uint(const char *s, unsigned int *v)
@@ -355,9 +462,10 @@ static int parse_uint(const char *s, unsigned int *v)
 int main(int argc, char **argv)
 {
 	unsigned int every_pair = 1, every_dup = 2;
+	bool split = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "r:d:h")) != -1) {
+	while ((c = getopt(argc, argv, "r:d:sh")) != -1) {
 		switch (c) {
 		case 'r':
 			if (parse_uint(optarg, &every_pair))
@@ -366,6 +474,9 @@ int main(int argc, char **argv)
 		case 'd':
 			if (parse_uint(optarg, &every_dup))
 				goto bad;
+			break;
+		case 's':
+			split = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -376,8 +487,8 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		goto bad;
-	return mangle(argv[optind], argv[optind + 1], every_pair,
-		      every_dup) ? 1 : 0;
+	return mangle(argv[optind], argv[optind + 1], every_pair, every_dup,
+		      split) ? 1 : 0;
 bad:
 	usage(stderr);
 	return 2;
