@@ -16,13 +16,18 @@ enum vq_log_level vq_log_get_level(void)
 	return log_level;
 }
 
+void vq_vlog(enum vq_log_level level, const char *fmt, va_list ap)
+{
+	if (level > log_level)
+		return;
+	vfprintf(stderr, fmt, ap);
+}
+
 void vq_log(enum vq_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > log_level)
-		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vq_vlog(level, fmt, ap);
 	va_end(ap);
 }

@@ -3,6 +3,8 @@
 #ifndef VOIPQ_LOG_H
 #define VOIPQ_LOG_H
 
+#include <stdarg.h>
+
 enum vq_log_level {
 	VQ_LOG_WARN,
 	VQ_LOG_INFO,
@@ -13,6 +15,8 @@ void vq_log_set_level(enum vq_log_level level);
 enum vq_log_level vq_log_get_level(void);
 void vq_log(enum vq_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+void vq_vlog(enum vq_log_level level, const char *fmt, va_list ap);
 
 #define pr_warn(fmt, ...) vq_log(VQ_LOG_WARN, fmt, ##__VA_ARGS__)
 #define pr_info(fmt, ...) vq_log(VQ_LOG_INFO, fmt, ##__VA_ARGS__)

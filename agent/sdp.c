@@ -19,6 +19,7 @@
 #include "sdp.h"
 
 #define SDP_MAX_BODY 65536
+#define SDP_PAD 4
 
 /* RFC 3551 static payload types a phone may use without an rtpmap. */
 static const struct {
@@ -314,11 +315,15 @@ int vq_sdp_parse(const char *body, size_t len, struct vq_sdp *out)
 	memset(out, 0, sizeof(*out));
 	if (len > SDP_MAX_BODY)
 		return -E2BIG;
-	buf = malloc(len + 1);
+	/*
+	 * libosip2 steps over a line's CR and LF before looking for the next
+	 * line, so a body ending in a bare CR makes it read one byte past the
+	 * terminator: pad with NULs.
+	 */
+	buf = calloc(1, len + SDP_PAD);
 	if (!buf)
 		return -ENOMEM;
 	memcpy(buf, body, len);
-	buf[len] = '\0';
 
 	if (sdp_message_init(&sdp) || !sdp) {
 		err = -ENOMEM;

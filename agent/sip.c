@@ -18,6 +18,7 @@
 #include <osipparser2/osip_parser.h>
 #include <osipparser2/osip_port.h>
 
+#include "log.h"
 #include "sip.h"
 
 #define SIP_MAX_MESSAGE 65535
@@ -86,6 +87,16 @@ static void arena_end(void)
 	arena.used = 0;
 }
 
+/* libosip2's complaints about malformed input are debug output for us. */
+static void osip_trace_cb(const char *file, int line, osip_trace_level_t level,
+			  const char *fmt, va_list ap)
+{
+	if (vq_log_get_level() < VQ_LOG_DEBUG)
+		return;
+	vq_log(VQ_LOG_DEBUG, "libosip2: %s:%d: ", file, line);
+	vq_vlog(VQ_LOG_DEBUG, fmt, ap);
+}
+
 int vq_sip_init(void)
 {
 	static bool done;
@@ -94,6 +105,7 @@ int vq_sip_init(void)
 		return 0;
 	if (parser_init() != 0)
 		return -ENOMEM;
+	osip_trace_initialize_func(END_TRACE_LEVEL, osip_trace_cb);
 	arena.base = aligned_alloc(16, ARENA_SIZE);
 	if (arena.base)
 		osip_set_allocators(arena_malloc, arena_realloc, arena_free);
