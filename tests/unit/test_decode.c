@@ -211,11 +211,17 @@ START_TEST(null_is_host_order_and_loop_is_network_order)
 	ck_assert_int_eq(vq_decoder_input(dec, DLT_LOOP, 0, fr, n + 4), 0);
 	ck_assert_int_eq(rec.nsip, 2);
 
+	/* NULL written by a host of the other byte order. */
+	af = __builtin_bswap32(AF_INET);
+	memcpy(fr, &af, 4);
+	ck_assert_int_eq(vq_decoder_input(dec, DLT_NULL, 0, fr, n + 4), 0);
+	ck_assert_int_eq(rec.nsip, 3);
+
 	n = sip_udp6();
 	pb_put32(fr, 30); /* macOS AF_INET6 */
 	memcpy(fr + 4, l3, n);
 	ck_assert_int_eq(vq_decoder_input(dec, DLT_LOOP, 0, fr, n + 4), 0);
-	ck_assert_int_eq(rec.nsip, 3);
+	ck_assert_int_eq(rec.nsip, 4);
 }
 END_TEST
 
@@ -285,14 +291,24 @@ END_TEST
 
 START_TEST(ethernet_padding_is_not_payload)
 {
-	size_t n = udp_wrap(l4, 7000, 8000, "ab", 2);
+	size_t n = tcp_wrap(l4, 40000, 5060, 1, 0x02, "", 0);
 
-	n = ipv4_wrap(l3, "192.0.2.1", "192.0.2.2", IPPROTO_UDP, l4, n);
+	n = ipv4_wrap(l3, "192.0.2.1", "192.0.2.2", IPPROTO_TCP, l4, n);
 	n = eth_wrap(fr, 0x0800, l3, n);
 	memset(fr + n, 0, 60 - n); /* minimum Ethernet frame */
 	ck_assert_int_eq(vq_decoder_input(dec, DLT_EN10MB, 0, fr, 60), 0);
-	ck_assert_int_eq(rec.nudp, 1);
-	ck_assert_uint_eq(rec.udp_len, 2);
+	/* A 2-byte keepalive padded to 60: the zeros are not stream bytes. */
+	n = tcp_wrap(l4, 40000, 5060, 2, 0x08, "\r\n", 2);
+	n = ipv4_wrap(l3, "192.0.2.1", "192.0.2.2", IPPROTO_TCP, l4, n);
+	n = eth_wrap(fr, 0x0800, l3, n);
+	memset(fr + n, 0, 60 - n);
+	ck_assert_int_eq(vq_decoder_input(dec, DLT_EN10MB, 0, fr, 60), 0);
+	n = tcp_wrap(l4, 40000, 5060, 4, 0x08, SIP_OPTIONS, strlen(SIP_OPTIONS));
+	n = ipv4_wrap(l3, "192.0.2.1", "192.0.2.2", IPPROTO_TCP, l4, n);
+	n = eth_wrap(fr, 0x0800, l3, n);
+	ck_assert_int_eq(vq_decoder_input(dec, DLT_EN10MB, 0, fr, n), 0);
+	assert_one_options();
+	ck_assert_uint_eq(st()->sip_bad_framing, 0);
 }
 END_TEST
 
