@@ -235,6 +235,13 @@ static struct an_stream *stream_get(struct vq_analysis *a,
 	return s;
 }
 
+static void clock_seen(struct vq_analysis *a, uint64_t ts_ns)
+{
+	if (!a->first_ns)
+		a->first_ns = ts_ns;
+	a->last_ns = ts_ns;
+}
+
 static void on_udp(void *ctx, const struct vq_pkt_meta *m,
 		   const uint8_t *payload, size_t len)
 {
@@ -244,7 +251,7 @@ static void on_udp(void *ctx, const struct vq_pkt_meta *m,
 	struct an_stream *s;
 	uint32_t clock;
 
-	a->last_ns = m->ts_ns;
+	clock_seen(a, m->ts_ns);
 
 	if (!e)
 		e = ep_lookup(a, &m->src);
@@ -280,7 +287,7 @@ static void on_sip(void *ctx, const struct vq_pkt_meta *m, const uint8_t *data,
 {
 	struct vq_analysis *a = ctx;
 
-	a->last_ns = m->ts_ns;
+	clock_seen(a, m->ts_ns);
 	vq_tracker_input(a->trk, data, len, m->ts_ns);
 }
 
@@ -292,8 +299,6 @@ static const struct vq_pkt_ops pkt_ops = {
 /* Capture time drives expiry, so a file replays as it happened. */
 static void clock_tick(struct vq_analysis *a)
 {
-	if (!a->first_ns)
-		a->first_ns = a->last_ns;
 	if (a->last_ns < a->next_expire_ns)
 		return;
 	vq_tracker_expire(a->trk, a->last_ns);

@@ -119,6 +119,11 @@ static int parse_conn(const char *nettype, const char *addrtype,
 	if (!nettype || !addrtype || !addr || strcasecmp(nettype, "IN"))
 		return -EINVAL;
 	n = strcspn(addr, "/ ");
+	/* Some UAs (sipp among them) bracket IPv6 addresses; accept that. */
+	if (n > 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		addr++;
+		n -= 2;
+	}
 	if (n == 0 || n >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, addr, n);

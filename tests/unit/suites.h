@@ -13,6 +13,7 @@ Suite *decode_suite(void);
 Suite *ipfrag_suite(void);
 Suite *reasm_suite(void);
 Suite *capture_suite(void);
+Suite *analyze_suite(void);
 
 static Suite *(*const vq_suites[])(void) = {
 	endpoint_suite,
@@ -23,6 +24,7 @@ static Suite *(*const vq_suites[])(void) = {
 	ipfrag_suite,
 	reasm_suite,
 	capture_suite,
+	analyze_suite,
 	NULL,
 };
 
