@@ -473,6 +473,7 @@ static void print_call(struct vq_out *o, const struct vq_analysis *a,
 static void print_summary(struct vq_out *o, const struct vq_analysis *a)
 {
 	const struct vq_tracker_stats *t = &a->trs;
+	uint64_t any = 0;
 	static const uint8_t non_call[] = {
 		VQ_SIP_REGISTER, VQ_SIP_OPTIONS, VQ_SIP_SUBSCRIBE,
 		VQ_SIP_NOTIFY, VQ_SIP_MESSAGE, VQ_SIP_INFO, VQ_SIP_REFER,
@@ -497,15 +498,15 @@ static void print_summary(struct vq_out *o, const struct vq_analysis *a)
 			    (unsigned long long)a->pkt.tls_packets);
 
 	vq_out_object_open(o, "non_call");
-	vq_out_text(o, "non-call SIP requests:");
+	for (size_t i = 0; i < sizeof(non_call); i++)
+		any += t->requests[non_call[i]];
+	vq_out_text(o, "non-call SIP requests:%s", any ? "" : " none");
 	for (size_t i = 0; i < sizeof(non_call); i++) {
-		uint64_t n = t->requests[non_call[i]];
+		const char *name = non_call[i] == VQ_SIP_UNKNOWN
+					   ? "other" : vq_sip_method_str(non_call[i]);
 
-		if (n)
-			vq_out_u64(o, non_call[i] == VQ_SIP_UNKNOWN
-					      ? "other" : vq_sip_method_str(non_call[i]),
-				   non_call[i] == VQ_SIP_UNKNOWN
-					   ? "  other" : vq_sip_method_str(non_call[i]), n);
+		if (t->requests[non_call[i]])
+			vq_out_u64(o, name, name, t->requests[non_call[i]]);
 	}
 	vq_out_object_close(o);
 
