@@ -41,6 +41,8 @@ struct party {
 	bool has_active;
 	bool has_pending;
 	bool live; /* holds references in the endpoint set */
+	uint8_t offer_method; /* transaction that carried the pending offer */
+	uint32_t offer_cseq;
 };
 
 struct dialog {
@@ -265,6 +267,7 @@ static void build_set(struct media_set *out, const struct vq_sdp *sdp,
 				if (old->stream[j] != i)
 					continue;
 				mep = old->eps[j];
+				mep.side = side;
 				mep.dir = s->dir;
 				set_add(out, (uint8_t)i, &mep);
 			}
@@ -286,7 +289,9 @@ static bool set_same(const struct media_set *a, const struct media_set *b)
 	if (a->n != b->n)
 		return false;
 	for (unsigned int i = 0; i < a->n; i++) {
+		/* The side too: what answered an offer is announced anew. */
 		if (!vq_endpoint_eq(&a->eps[i].ep, &b->eps[i].ep) ||
+		    a->eps[i].side != b->eps[i].side ||
 		    a->eps[i].dir != b->eps[i].dir ||
 		    memcmp(&a->eps[i].codec, &b->eps[i].codec,
 			   sizeof(a->eps[i].codec)))
@@ -321,6 +326,22 @@ static void party_rollback(struct vq_tracker *t, const struct call *c,
 }
 
 /*
+ * RFC 3261 13.2.1, RFC 3311 5.1: an SDP in an INVITE or UPDATE request is
+ * always an offer, even one crossing the other party's offer (glare, RFC
+ * 3261 14.1: both get 491 and roll back). Anything else answers the other
+ * party's outstanding offer when there is one, and offers otherwise (late
+ * offer in a 2xx, RFC 3262 offer in a reliable 1xx or PRACK).
+ */
+static bool is_answer(const struct vq_sip_brief *b, uint8_t offer_from,
+		      uint8_t from)
+{
+	if (b->is_request &&
+	    (b->method == VQ_SIP_INVITE || b->method == VQ_SIP_UPDATE))
+		return false;
+	return offer_from != PARTY_NONE && offer_from != from;
+}
+
+/*
  * An SDP from @from in dialog @d (NULL: the initial INVITE, before any
  * dialog exists).
  */
@@ -331,8 +352,8 @@ static void apply_sdp(struct vq_tracker *t, struct call *c, struct dialog *d,
 	struct party *other = from == PARTY_CALLER ? (d ? &d->callee : NULL)
 						   : &c->caller;
 	uint8_t *offer_from = d ? &d->offer_from : &c->init_offer_from;
+	bool answer = is_answer(&m->brief, *offer_from, from);
 	struct media_set set;
-	bool answer = *offer_from != PARTY_NONE && *offer_from != from;
 
 	build_set(&set, &m->sdp, p, answer ? VQ_SIDE_ANSWER : VQ_SIDE_OFFER);
 
@@ -345,7 +366,7 @@ static void apply_sdp(struct vq_tracker *t, struct call *c, struct dialog *d,
 			if (other)
 				party_commit(t, c, d, other, ts_ns);
 			*offer_from = PARTY_NONE;
-		} else if (m->brief.is_request) {
+		} else if (m->brief.is_request && d) {
 			/* Same media offered again: a refresh, answer expected. */
 			*offer_from = from;
 			d->offer_cseq = m->brief.cseq;
@@ -375,11 +396,76 @@ static void apply_sdp(struct vq_tracker *t, struct call *c, struct dialog *d,
 		set_unref(t, c, d, &p->pending, "offer", ts_ns);
 	p->pending = set;
 	p->has_pending = true;
+	p->offer_cseq = m->brief.cseq;
+	p->offer_method = m->brief.cseq_method;
+	/* In glare the other party's offer stays the one awaiting an answer. */
+	if (*offer_from != PARTY_NONE && *offer_from != from)
+		return;
 	*offer_from = from;
 	if (d) {
 		d->offer_cseq = m->brief.cseq;
 		d->offer_method = m->brief.cseq_method;
 	}
+}
+
+/*
+ * A failure response to a re-INVITE, UPDATE or PRACK leaves the session as
+ * it was (RFC 3261 14.1, RFC 3311 5.2): the offer the requester made in that
+ * transaction rolls back, whichever offer the dialog was waiting on.
+ */
+static void offer_rejected(struct vq_tracker *t, struct call *c,
+			   struct dialog *d, uint8_t responder,
+			   const struct vq_sip_brief *b, uint64_t ts_ns)
+{
+	uint8_t req = responder == PARTY_CALLER ? PARTY_CALLEE : PARTY_CALLER;
+	struct party *p = req == PARTY_CALLER ? &c->caller : &d->callee;
+
+	if (p->has_pending && p->offer_cseq == b->cseq &&
+	    p->offer_method == b->cseq_method)
+		party_rollback(t, c, d, p, ts_ns);
+	if (d->offer_from == req && d->offer_cseq == b->cseq &&
+	    d->offer_method == b->cseq_method)
+		d->offer_from = PARTY_NONE;
+}
+
+/*
+ * The INVITE shows up after responses to it (capture reordering). Those took
+ * the callee's SDP for a late offer; with the caller's offer in hand it was
+ * the answer, and both are agreed.
+ */
+static void overtaken_invite(struct vq_tracker *t, struct call *c,
+			     const struct vq_sip_msg *m, uint64_t ts_ns)
+{
+	struct media_set set;
+
+	for (unsigned int i = 0; i < c->n_dialogs; i++) {
+		struct dialog *d = c->dialogs[i];
+		struct party *p = &d->callee;
+
+		if (d->offer_from != PARTY_CALLEE || !p->has_pending ||
+		    p->offer_cseq != c->invite_cseq ||
+		    p->offer_method != VQ_SIP_INVITE)
+			continue;
+		set = p->pending;
+		for (unsigned int j = 0; j < set.n; j++)
+			set.eps[j].side = VQ_SIDE_ANSWER;
+		if (p->live) {
+			set_ref(t, c, d, &set, "answer", ts_ns);
+			set_unref(t, c, d, &p->pending, "answer", ts_ns);
+			if (p->has_active)
+				set_unref(t, c, d, &p->active, "answer", ts_ns);
+		}
+		p->active = set;
+		p->has_active = true;
+		p->has_pending = false;
+		d->offer_from = PARTY_NONE;
+	}
+	build_set(&set, &m->sdp, &c->caller, VQ_SIDE_OFFER);
+	if (c->caller.live)
+		set_ref(t, c, NULL, &set, "offer", ts_ns);
+	c->caller.active = set;
+	c->caller.has_active = true;
+	c->init_offer_from = PARTY_CALLER;
 }
 
 /* --- calls and dialogs -------------------------------------------------- */
@@ -544,7 +630,7 @@ static void call_revive(struct vq_tracker *t, struct call *c, bool keep_caller,
 		c->init_offer_from = PARTY_NONE;
 	}
 	t->stats.calls_active++;
-	c->state = VQ_CALL_CALLING;
+	set_state(t, c, VQ_CALL_CALLING, ts_ns);
 	party_install(t, c, NULL, &c->caller, "revived", ts_ns);
 }
 
@@ -585,8 +671,16 @@ static void initial_invite(struct vq_tracker *t, struct call *c,
 		if (!c)
 			return;
 	} else if (m->brief.cseq <= c->invite_cseq) {
-		t->stats.retransmissions++;
 		call_touch(t, c, ts_ns);
+		/* Identical retransmissions cannot bring an SDP the first lacked. */
+		if (m->brief.cseq == c->invite_cseq && m->has_sdp &&
+		    !call_over(c) && c->init_offer_from == PARTY_NONE &&
+		    !c->caller.has_active && !c->caller.has_pending) {
+			timeline(t, c, m, ts_ns);
+			overtaken_invite(t, c, m, ts_ns);
+		} else {
+			t->stats.retransmissions++;
+		}
 		return;
 	} else {
 		/* A new attempt after a challenge (401/407) or a redirect. */
@@ -628,10 +722,24 @@ static void invite_response(struct vq_tracker *t, struct call *c,
 		return;
 	}
 	d = dialog_get(t, c, m->to_tag, ts_ns);
-	if (!d)
+	if (!d || d->confirmed) {
+		/*
+		 * A 2xx is retransmitted until the ACK (RFC 3261 13.3.1.4):
+		 * nothing new, and its SDP may predate a later re-INVITE.
+		 */
 		return;
-	if (m->has_sdp)
+	}
+	if (m->has_sdp) {
+		/*
+		 * Every SDP in a response to an INVITE that carried the offer
+		 * restates the answer (RFC 6337 3.1.1); the one in the 2xx is
+		 * what counts, replacing an unreliable 18x's preview.
+		 */
+		if (c->init_offer_from == PARTY_CALLER &&
+		    d->offer_from == PARTY_NONE)
+			d->offer_from = PARTY_CALLER;
 		apply_sdp(t, c, d, PARTY_CALLEE, m, ts_ns);
+	}
 	if (m->session_expires)
 		d->session_expires = m->session_expires;
 	d->refreshed_ns = ts_ns;
@@ -704,7 +812,9 @@ static void handle(struct vq_tracker *t, const struct vq_sip_msg *m,
 		return;
 	}
 	if (b->is_request && b->method == VQ_SIP_CANCEL) {
-		if (forward && b->cseq == c->invite_cseq && !call_over(c)) {
+		/* Once a final response went out, CANCEL does nothing (9.2). */
+		if (forward && b->cseq == c->invite_cseq &&
+		    (c->state == VQ_CALL_CALLING || c->state == VQ_CALL_EARLY)) {
 			timeline(t, c, m, ts_ns);
 			call_end(t, c, VQ_CALL_CANCELLED, "cancel", ts_ns);
 		}
@@ -729,13 +839,7 @@ static void handle(struct vq_tracker *t, const struct vq_sip_msg *m,
 		return;
 	}
 	if (!b->is_request && b->status >= 300) {
-		/* A rejected re-INVITE or UPDATE leaves the old media agreed. */
-		if (d->offer_from != PARTY_NONE && b->cseq == d->offer_cseq &&
-		    b->cseq_method == d->offer_method) {
-			party_rollback(t, c, d, d->offer_from == PARTY_CALLER
-						? &c->caller : &d->callee, ts_ns);
-			d->offer_from = PARTY_NONE;
-		}
+		offer_rejected(t, c, d, sender, b, ts_ns);
 		return;
 	}
 	if (b->is_request && b->method == VQ_SIP_ACK && !d->confirmed) {
@@ -793,6 +897,12 @@ static uint64_t secs(unsigned int s)
 	return (uint64_t)s * NSEC_PER_SEC;
 }
 
+/* Time since @then; a clock that went back counts as no time at all. */
+static uint64_t elapsed(uint64_t now_ns, uint64_t then_ns)
+{
+	return now_ns > then_ns ? now_ns - then_ns : 0;
+}
+
 void vq_tracker_expire(struct vq_tracker *t, uint64_t now_ns)
 {
 	struct call *c, *tmp;
@@ -800,12 +910,12 @@ void vq_tracker_expire(struct vq_tracker *t, uint64_t now_ns)
 	for (c = TAILQ_FIRST(&t->lru); c; c = tmp) {
 		tmp = TAILQ_NEXT(c, lru);
 		if (call_over(c)) {
-			if (now_ns - c->ended_ns >= secs(t->cfg.linger_s))
+			if (elapsed(now_ns, c->ended_ns) >= secs(t->cfg.linger_s))
 				call_free(t, c, now_ns);
 			continue;
 		}
 		if (c->state != VQ_CALL_CONFIRMED) {
-			if (now_ns - c->last_ns >= secs(t->cfg.early_timeout_s))
+			if (elapsed(now_ns, c->last_ns) >= secs(t->cfg.early_timeout_s))
 				call_end(t, c, VQ_CALL_EXPIRED, "timeout", now_ns);
 			continue;
 		}
@@ -815,7 +925,7 @@ void vq_tracker_expire(struct vq_tracker *t, uint64_t now_ns)
 						? secs(d->session_expires)
 						: secs(t->cfg.dialog_timeout_s);
 
-			if (now_ns - d->refreshed_ns >= life) {
+			if (elapsed(now_ns, d->refreshed_ns) >= life) {
 				if (c->n_dialogs == 1)
 					call_end(t, c, VQ_CALL_EXPIRED, "expired", now_ns);
 				else

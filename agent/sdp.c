@@ -98,6 +98,12 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* "RTP/AVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVPF", ...: a transport carrying RTP. */
+static bool is_rtp_proto(const char *proto)
+{
+	return proto && strcasestr(proto, "RTP/");
+}
+
 static bool is_multicast(const struct vq_endpoint *ep)
 {
 	if (ep->family == AF_INET)
@@ -290,10 +296,15 @@ static int parse_stream(sdp_message_t *sdp, int pos, const struct vq_endpoint *s
 	if (!s->codec.bw_kbps)
 		s->codec.bw_kbps = sess_bw;
 
+	/*
+	 * RTCP on port+1 is an RTP rule (RFC 3550 11); UDPTL (T.38) and other
+	 * non-RTP transports have no companion port. RTP over TCP (RFC 4571)
+	 * carries RTCP in the same connection.
+	 */
 	s->rtcp = s->rtp;
 	s->rtcp.port = (uint16_t)(port + 1);
 	s->has_rtcp = port != 0 && port < 65535 &&
-		      s->rtp.proto == IPPROTO_UDP;
+		      s->rtp.proto == IPPROTO_UDP && is_rtp_proto(m->m_proto);
 	apply_attrs(s, &m->a_attributes, &rtcp_attr);
 	if (s->rtcp_mux) {
 		s->has_rtcp = false;

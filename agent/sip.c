@@ -231,9 +231,11 @@ static bool state_relevant(const struct vq_sip_brief *b)
 		/* The BYE itself ends the dialog; its response adds nothing. */
 		return b->is_request;
 	case VQ_SIP_PRACK:
-	case VQ_SIP_UPDATE:
 		/* Only offers and answers matter, and failures of an offer. */
 		return b->body_len > 0 || (!b->is_request && b->status >= 300);
+	case VQ_SIP_UPDATE:
+		/* A body-less UPDATE still refreshes the session (RFC 4028 9). */
+		return b->is_request || b->status >= 200;
 	default:
 		return false;
 	}
