@@ -9,6 +9,8 @@ PKGS=(
 	libosip2-dev libpcap-dev libjson-c-dev check
 	libclang-rt-14-dev valgrind
 	sip-tester tcpdump iproute2
+	libbpf-dev bpftool linux-libc-dev libmnl-dev
+	iperf3
 )
 
 missing=()

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The contract between the tc classifier and the agent: map layouts and
+ * load-time knobs. Fixed layouts only (__u8..__u64, explicit padding), so
+ * that the BPF object and a userspace built by another compiler agree.
+ */
+#ifndef VOIPQ_BPF_H
+#define VOIPQ_BPF_H
+
+#include <linux/types.h>
+
+/* Where maps are pinned unless configured otherwise. */
+#define VOIPQ_PIN_DIR "/sys/fs/bpf/voipq"
+
+/* The voice class minor under the HTB (or sch_voipq) root: 1:10. */
+#define VOIPQ_VOICE_MINOR 0x10
+#define VOIPQ_BULK_MINOR 0x20
+
+#define VOIPQ_DSCP_EF 46
+
+/* One media endpoint: the key of the endpoint map. */
+struct voipq_ep_key {
+	__u8 family; /* AF_INET (2) or AF_INET6 (10) */
+	__u8 proto;  /* IPPROTO_UDP (17) */
+	__be16 port; /* network byte order, as in the packet */
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
+};
+_Static_assert(sizeof(struct voipq_ep_key) == 20, "voipq_ep_key layout");
+
+enum voipq_ep_flags {
+	VOIPQ_EP_DSCP_EF = 1 << 0, /* rewrite DSCP to EF on this endpoint */
+	VOIPQ_EP_STATIC = 1 << 1,  /* a static rule, not learned from SIP */
+};
+
+/*
+ * What the agent programs (policy) and what the datapath keeps (state), in
+ * one value so one lookup serves both. The agent writes an entry whole when
+ * it installs it and never rewrites the state half afterwards.
+ */
+struct voipq_ep_val {
+	/* Policy, set by the agent. */
+	__u32 flags;       /* enum voipq_ep_flags */
+	__u32 clock_rate;  /* RTP clock, Hz; 8000 when unknown */
+	__u32 rate_bps;    /* token bucket rate, bytes per second */
+	__u32 burst;       /* token bucket depth, bytes */
+	__u64 cookie;      /* the agent's handle on the owning dialog */
+
+	/*
+	 * Token bucket and counters, kept by the datapath. LRU maps cannot
+	 * hold a bpf_spin_lock: counters are atomic adds, the bucket and the
+	 * RTP state tolerate the rare race of one stream on two CPUs.
+	 */
+	__u32 tokens;      /* bytes */
+	__u32 pad0;
+	__u64 tb_last_ns;
+	__u64 packets;
+	__u64 bytes;
+	__u64 demoted;     /* packets over budget, sent as bulk */
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
+
+	/* RTP receiver statistics (RFC 3550 A.1, A.3, A.8). */
+	__u32 ssrc;
+	__u32 rtp_received;
+	__u32 base_seq;
+	__u32 ext_max_seq; /* cycles << 16 | max_seq */
+	__u32 bad_seq;
+	__u32 jitter_q4;   /* jitter * 16, RTP clock units */
+	__s64 transit;     /* arrival - timestamp, clock units */
+	__u32 rtp_flags;   /* bit 0: started, bit 1: have transit */
+	__u32 pad1;
+};
+_Static_assert(sizeof(struct voipq_ep_val) == 112, "voipq_ep_val layout");
+
+/* Global counters, one slot per CPU in a per-CPU array of one element. */
+struct voipq_stats {
+	__u64 packets;     /* seen by the classifier */
+	__u64 udp;
+	__u64 hits;        /* matched an endpoint */
+	__u64 demoted;     /* matched, but over the endpoint's budget */
+	__u64 frags;       /* non-first fragments: no ports, bulk */
+	__u64 malformed;   /* headers cut short or impossible */
+	__u64 dscp_rewritten;
+};
+_Static_assert(sizeof(struct voipq_stats) == 56, "voipq_stats layout");
+
+#endif
