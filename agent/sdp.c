@@ -88,9 +88,12 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	if (!s || !*s)
 		return -EINVAL;
 	for (; *s >= '0' && *s <= '9'; s++) {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
+		unsigned long digit = (unsigned long)(*s - '0');
+
+		/* Checked before multiplying: no wrap near ULONG_MAX. */
+		if (v > (max - digit) / 10)
 			return -EINVAL;
+		v = v * 10 + digit;
 	}
 	if (*s && *s != ' ' && *s != '/')
 		return -EINVAL;
@@ -291,6 +294,9 @@ static int parse_stream(sdp_message_t *sdp, int pos, const struct vq_endpoint *s
 	if (first_pt && !parse_uint(first_pt, 127, &pt)) {
 		s->codec.pt = (uint8_t)pt;
 		static_codec(&s->codec);
+	} else if (first_pt && strlen(first_pt) < sizeof(s->codec.name)) {
+		/* Not an RTP payload type ("t38"): the format names the codec. */
+		strcpy(s->codec.name, first_pt);
 	}
 	s->codec.bw_kbps = bw_as(&m->b_bandwidths);
 	if (!s->codec.bw_kbps)

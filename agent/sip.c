@@ -163,7 +163,8 @@ static int parse_start_line(const uint8_t *p, const uint8_t *eol,
 		/* Status-Line: SIP/2.0 SP 3DIGIT SP Reason */
 		p += 8;
 		if (eol - p < 3 || p[0] < '1' || p[0] > '6' || p[1] < '0' ||
-		    p[1] > '9' || p[2] < '0' || p[2] > '9')
+		    p[1] > '9' || p[2] < '0' || p[2] > '9' ||
+		    (eol - p > 3 && p[3] != ' ' && p[3] != '\r'))
 			return -EINVAL;
 		b->is_request = false;
 		b->status = (uint16_t)((p[0] - '0') * 100 + (p[1] - '0') * 10 +
@@ -179,7 +180,9 @@ static int parse_start_line(const uint8_t *p, const uint8_t *eol,
 	b->method = vq_sip_method_from((const char *)p, (size_t)(sp - p));
 	while (eol > sp && (eol[-1] == '\r' || eol[-1] == ' '))
 		eol--;
-	if (eol - sp < 9 || memcmp(eol - 7, ver, 7) || eol[-8] != ' ')
+	/* SP Request-URI SP SIP/2.0: the URI must not be empty. */
+	if (eol - sp < 10 || sp[1] == ' ' || memcmp(eol - 7, ver, 7) ||
+	    eol[-8] != ' ')
 		return -EINVAL;
 	return 0;
 }
@@ -378,13 +381,17 @@ int vq_sip_parse(const uint8_t *data, size_t len, struct vq_sip_msg *m)
 	    !sip->cseq)
 		goto out_free_msg;
 
-	if (sip->call_id->host)
-		snprintf(m->call_id, sizeof(m->call_id), "%s@%s",
-			 sip->call_id->number, sip->call_id->host);
-	else if (copy_field(m->call_id, sizeof(m->call_id), sip->call_id->number))
+	if (sip->call_id->host) {
+		int n = snprintf(m->call_id, sizeof(m->call_id), "%s@%s",
+				 sip->call_id->number, sip->call_id->host);
+
+		if (n < 0 || (size_t)n >= sizeof(m->call_id))
+			goto out_free_msg;
+	} else if (copy_field(m->call_id, sizeof(m->call_id),
+			      sip->call_id->number)) {
 		goto out_free_msg;
-	if (strlen(m->call_id) >= sizeof(m->call_id) - 1 ||
-	    copy_tag(m->from_tag, &sip->from->gen_params) ||
+	}
+	if (copy_tag(m->from_tag, &sip->from->gen_params) ||
 	    copy_tag(m->to_tag, &sip->to->gen_params) || !m->from_tag[0])
 		goto out_free_msg;
 	copy_uri(m->from_uri, sip->from->url);

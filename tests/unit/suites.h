@@ -14,6 +14,8 @@ Suite *ipfrag_suite(void);
 Suite *reasm_suite(void);
 Suite *capture_suite(void);
 Suite *analyze_suite(void);
+Suite *sdp_suite(void);
+Suite *sip_suite(void);
 
 static Suite *(*const vq_suites[])(void) = {
 	endpoint_suite,
@@ -25,6 +27,8 @@ static Suite *(*const vq_suites[])(void) = {
 	reasm_suite,
 	capture_suite,
 	analyze_suite,
+	sdp_suite,
+	sip_suite,
 	NULL,
 };
 
