@@ -878,7 +878,7 @@ int vq_tracker_input(struct vq_tracker *t, const uint8_t *data, size_t len,
 	if (!m)
 		return -ENOMEM;
 	t->stats.parsed++;
-	err = vq_sip_parse(data, len, m);
+	err = vq_sip_parse(data, len, &b, m);
 	if (err) {
 		t->stats.invalid++;
 		free(m);

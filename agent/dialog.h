@@ -6,11 +6,16 @@
  * A call is one INVITE transaction's worth of state, keyed by Call-ID and
  * the caller's From-tag (a B2BUA's legs can share a Call-ID). Its dialogs
  * are keyed by the callee's tag, so forked early dialogs stay apart. The
- * caller's media lives in the call, each callee's in its dialog. An SDP is
- * an answer when the other party has an offer outstanding in that dialog,
- * and an offer otherwise; offers are installed at once (the answerer may
- * send media right after answering) and replace the offerer's previous media
- * only when answered, so a rejected re-INVITE rolls back cleanly.
+ * caller's media lives in the call, each callee's in its dialog.
+ *
+ * An SDP in an INVITE or UPDATE request is always an offer, even one that
+ * crosses the other side's (glare). Any SDP in a response to an INVITE
+ * that carried the offer is the answer (RFC 6337 3.1.1: a 200 may replace
+ * an unreliable 183's preview). Otherwise an SDP answers the other party's
+ * outstanding offer, or is a new offer. Offers are installed at once (the
+ * answerer may send media right after answering) and replace the offerer's
+ * previous media only when answered; a failure response to the transaction
+ * that carried an offer rolls it back.
  */
 #ifndef VOIPQ_DIALOG_H
 #define VOIPQ_DIALOG_H

@@ -307,16 +307,31 @@ static int copy_tag(char *dst, osip_list_t *params)
 	return copy_field(dst, VQ_TAG_LEN, tag ? tag->gvalue : NULL);
 }
 
+/* Append @src to @dst (of VQ_URI_LEN) at *@pos, truncating quietly. */
+static void append(char *dst, size_t *pos, const char *src)
+{
+	while (*src && *pos < VQ_URI_LEN - 1)
+		dst[(*pos)++] = *src++;
+	dst[*pos] = '\0';
+}
+
+/* "user@host" for display; snprintf would cost more than the rest. */
 static void copy_uri(char *dst, const osip_uri_t *u)
 {
+	size_t pos = 0;
+
 	dst[0] = '\0';
 	if (!u)
 		return;
-	if (u->host)
-		snprintf(dst, VQ_URI_LEN, "%s%s%s", u->username ? u->username : "",
-			 u->username ? "@" : "", u->host);
-	else if (u->string)
-		snprintf(dst, VQ_URI_LEN, "%s", u->string);
+	if (u->host) {
+		if (u->username) {
+			append(dst, &pos, u->username);
+			append(dst, &pos, "@");
+		}
+		append(dst, &pos, u->host);
+	} else if (u->string) {
+		append(dst, &pos, u->string);
+	}
 }
 
 static bool is_sdp(const osip_content_type_t *ct)
@@ -360,15 +375,20 @@ static void session_expires(osip_message_t *sip, struct vq_sip_msg *m)
 		m->session_expires = (uint32_t)v;
 }
 
-int vq_sip_parse(const uint8_t *data, size_t len, struct vq_sip_msg *m)
+int vq_sip_parse(const uint8_t *data, size_t len,
+		 const struct vq_sip_brief *brief, struct vq_sip_msg *m)
 {
 	osip_message_t *sip = NULL;
 	int err;
 
 	memset(m, 0, sizeof(*m));
-	err = vq_sip_precheck(data, len, &m->brief);
-	if (err < 0)
-		return err;
+	if (brief) {
+		m->brief = *brief;
+	} else {
+		err = vq_sip_precheck(data, len, &m->brief);
+		if (err < 0)
+			return err;
+	}
 
 	arena_begin();
 	err = -ENOMEM;

@@ -72,12 +72,14 @@ struct vq_sip_msg {
 };
 
 /*
- * Full parse of a message that the pre-check said to parse. Returns 0,
+ * Full parse of a message that the pre-check said to parse; pass the
+ * pre-check's @brief so the start line is not read twice (NULL: run it). Returns 0,
  * -EINVAL when libosip2 rejects it or a mandatory header (Call-ID, From
  * with tag for requests, To, CSeq) is missing or oversized.
  * An unusable SDP body is not an error: has_sdp stays false, sdp_err says why.
  */
-int vq_sip_parse(const uint8_t *data, size_t len, struct vq_sip_msg *m);
+int vq_sip_parse(const uint8_t *data, size_t len,
+		 const struct vq_sip_brief *brief, struct vq_sip_msg *m);
 
 /* Once per process, before any parse. */
 int vq_sip_init(void);

@@ -235,6 +235,12 @@ static void run_scenario(const char *path, const char *name)
 				got = st->calls_evicted;
 			else if (!strcmp(field, "orphans"))
 				got = st->orphans;
+			else if (!strcmp(field, "retransmissions"))
+				got = st->retransmissions;
+			else if (!strcmp(field, "calls_ended"))
+				got = st->calls_ended;
+			else if (!strcmp(field, "calls_expired"))
+				got = st->calls_expired;
 			else
 				ck_abort_msg("%s:%u: unknown stat %s", name,
 					     sc.lineno, field);

@@ -41,7 +41,7 @@ static int parse(const char *text, struct vq_sip_msg *m)
 	size_t len = crlf(text, buf, sizeof(buf));
 
 	ck_assert_int_eq(vq_sip_init(), 0);
-	return vq_sip_parse((const uint8_t *)buf, len, m);
+	return vq_sip_parse((const uint8_t *)buf, len, NULL, m);
 }
 
 #define HDRS(method, cseq)                                          \
