@@ -14,6 +14,7 @@ Suite *ipfrag_suite(void);
 Suite *reasm_suite(void);
 Suite *capture_suite(void);
 Suite *analyze_suite(void);
+Suite *live_suite(void);
 Suite *sdp_suite(void);
 Suite *sip_suite(void);
 
@@ -27,6 +28,7 @@ static Suite *(*const vq_suites[])(void) = {
 	reasm_suite,
 	capture_suite,
 	analyze_suite,
+	live_suite,
 	sdp_suite,
 	sip_suite,
 	NULL,
