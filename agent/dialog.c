@@ -132,6 +132,9 @@ static void call_view(const struct call *c, struct vq_call_view *v)
 		.to = c->to,
 		.state = c->state,
 		.created_ns = c->created_ns,
+		.last_ns = c->last_ns,
+		.n_dialogs = c->n_dialogs,
+		.priv = c,
 	};
 }
 
@@ -1003,4 +1006,50 @@ const struct vq_tracker_stats *vq_tracker_stats(const struct vq_tracker *t)
 const struct vq_epset *vq_tracker_epset(const struct vq_tracker *t)
 {
 	return t->eps;
+}
+
+int vq_tracker_for_each_call(const struct vq_tracker *t,
+			     int (*fn)(void *arg, const struct vq_call_view *v),
+			     void *arg)
+{
+	const struct call *c;
+	struct vq_call_view v;
+	int ret;
+
+	TAILQ_FOREACH(c, &t->lru, lru) {
+		call_view(c, &v);
+		ret = fn(arg, &v);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int party_for_each_ep(const struct party *p,
+			     int (*fn)(void *arg, const struct vq_media_ep *mep),
+			     void *arg)
+{
+	int ret;
+
+	if (!p->live)
+		return 0;
+	for (unsigned int i = 0; p->has_active && i < p->active.n; i++)
+		if ((ret = fn(arg, &p->active.eps[i])))
+			return ret;
+	for (unsigned int i = 0; p->has_pending && i < p->pending.n; i++)
+		if ((ret = fn(arg, &p->pending.eps[i])))
+			return ret;
+	return 0;
+}
+
+int vq_call_for_each_ep(const struct vq_call_view *v,
+			int (*fn)(void *arg, const struct vq_media_ep *mep),
+			void *arg)
+{
+	const struct call *c = v->priv;
+	int ret = party_for_each_ep(&c->caller, fn, arg);
+
+	for (unsigned int i = 0; !ret && i < c->n_dialogs; i++)
+		ret = party_for_each_ep(&c->dialogs[i]->callee, fn, arg);
+	return ret;
 }

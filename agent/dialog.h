@@ -59,6 +59,9 @@ struct vq_call_view {
 	const char *to;
 	uint8_t state;
 	uint64_t created_ns;
+	uint64_t last_ns;     /* last SIP message of the call */
+	unsigned int n_dialogs;
+	const void *priv;     /* for vq_call_for_each_ep */
 };
 
 enum vq_call_event_type {
@@ -116,6 +119,16 @@ void vq_tracker_expire(struct vq_tracker *t, uint64_t now_ns);
 
 /* End every call (reason "shutdown"): the backend sees every remove. */
 void vq_tracker_flush(struct vq_tracker *t, uint64_t now_ns);
+
+/* Visit every call the tracker holds, live or lingering, oldest first. */
+int vq_tracker_for_each_call(const struct vq_tracker *t,
+			     int (*fn)(void *arg, const struct vq_call_view *v),
+			     void *arg);
+
+/* Visit the endpoints a call holds now: the caller's, then each dialog's. */
+int vq_call_for_each_ep(const struct vq_call_view *v,
+			int (*fn)(void *arg, const struct vq_media_ep *mep),
+			void *arg);
 
 const struct vq_tracker_stats *vq_tracker_stats(const struct vq_tracker *t);
 const struct vq_epset *vq_tracker_epset(const struct vq_tracker *t);

@@ -8,7 +8,7 @@ CC       ?= cc
 CLANG    ?= clang
 PKGCONF  ?= pkg-config
 
-PKGS     := libosip2 libpcap json-c
+PKGS     := libosip2 libpcap json-c libmnl
 CPPFLAGS += -I$(TOP)/agent -I$(TOP)/kmod/uapi -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
