@@ -15,6 +15,7 @@ Suite *reasm_suite(void);
 Suite *capture_suite(void);
 Suite *analyze_suite(void);
 Suite *live_suite(void);
+Suite *ctl_suite(void);
 Suite *sdp_suite(void);
 Suite *sip_suite(void);
 
@@ -29,6 +30,7 @@ static Suite *(*const vq_suites[])(void) = {
 	capture_suite,
 	analyze_suite,
 	live_suite,
+	ctl_suite,
 	sdp_suite,
 	sip_suite,
 	NULL,
