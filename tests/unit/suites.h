@@ -16,6 +16,7 @@ Suite *capture_suite(void);
 Suite *analyze_suite(void);
 Suite *live_suite(void);
 Suite *ctl_suite(void);
+Suite *dedup_suite(void);
 Suite *sdp_suite(void);
 Suite *sip_suite(void);
 
@@ -31,6 +32,7 @@ static Suite *(*const vq_suites[])(void) = {
 	analyze_suite,
 	live_suite,
 	ctl_suite,
+	dedup_suite,
 	sdp_suite,
 	sip_suite,
 	NULL,
