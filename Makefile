@@ -2,7 +2,7 @@
 # voipq: the top level only delegates. `make` builds, `make check` tests,
 # `make demo` shows it working, `make deps` installs what is needed.
 
-SUBDIRS := agent tools
+SUBDIRS := bpf agent tools
 Q := $(if $(filter 1,$(V)),,@)
 
 all: deps-quiet

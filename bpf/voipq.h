@@ -66,10 +66,33 @@ struct voipq_ep_val {
 	__u32 bad_seq;
 	__u32 jitter_q4;   /* jitter * 16, RTP clock units */
 	__s64 transit;     /* arrival - timestamp, clock units */
-	__u32 rtp_flags;   /* bit 0: started, bit 1: have transit */
+	__u32 rtp_flags;   /* enum voipq_rtp_flags */
 	__u32 pad1;
+	/*
+	 * Arrival of the stream's first packet: A.8 arrivals are counted in
+	 * clock units from here, as agent/rtpstats.c does, so that both
+	 * round the same way and their jitter figures agree.
+	 */
+	__u64 rtp_first_ns;
 };
-_Static_assert(sizeof(struct voipq_ep_val) == 112, "voipq_ep_val layout");
+_Static_assert(sizeof(struct voipq_ep_val) == 120, "voipq_ep_val layout");
+
+enum voipq_rtp_flags {
+	VOIPQ_RTP_STARTED = 1 << 0,
+	VOIPQ_RTP_HAVE_TRANSIT = 1 << 1,
+};
+
+/*
+ * The port-presence bitmap: bit p is set while some endpoint in the map has
+ * UDP port p (host order), so a packet to or from no known port costs two
+ * bit tests and no hash lookup. One element of an mmap-able array; the
+ * agent keeps a reference count per port and sets or clears the bits.
+ */
+#define VOIPQ_PORT_WORDS (65536 / 64)
+struct voipq_ports {
+	__u64 bits[VOIPQ_PORT_WORDS];
+};
+_Static_assert(sizeof(struct voipq_ports) == 8192, "voipq_ports layout");
 
 /* Global counters, one slot per CPU in a per-CPU array of one element. */
 struct voipq_stats {
@@ -77,7 +100,7 @@ struct voipq_stats {
 	__u64 udp;
 	__u64 hits;        /* matched an endpoint */
 	__u64 demoted;     /* matched, but over the endpoint's budget */
-	__u64 frags;       /* non-first fragments: no ports, bulk */
+	__u64 frags;       /* non-first UDP fragments: no ports, bulk */
 	__u64 malformed;   /* headers cut short or impossible */
 	__u64 dscp_rewritten;
 };

@@ -8,8 +8,9 @@ CC       ?= cc
 CLANG    ?= clang
 PKGCONF  ?= pkg-config
 
-PKGS     := libosip2 libpcap json-c libmnl
-CPPFLAGS += -I$(TOP)/agent -I$(TOP)/kmod/uapi -D_GNU_SOURCE
+PKGS     := libosip2 libpcap json-c libmnl libbpf
+# build/bpf holds the classifier's generated skeleton (voipq.skel.h).
+CPPFLAGS += -I$(TOP)/agent -I$(TOP)/kmod/uapi -I$(TOP)/bpf -I$(BUILD)/bpf -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
 	    -Wmissing-prototypes -Wstrict-prototypes -Werror \
@@ -17,6 +18,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
 LDLIBS   += $(shell $(PKGCONF) --libs $(PKGS) 2>/dev/null) -lm
 
 LIBVOIPQ := $(BUILD)/agent/libvoipq.a
+BPF_SKEL := $(BUILD)/bpf/voipq.skel.h
 
 ifeq ($(V),1)
 Q =

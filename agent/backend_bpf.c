@@ -1,0 +1,818 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The BPF backend: the agent's side of bpf/voipq.bpf.c.
+ *
+ * Lifetime (DESIGN.md decision 6): maps are pinned by name under the pin
+ * directory and the tcx link is pinned next to them, so voipqd can exit or
+ * crash and the classifier keeps classifying with the endpoints it has. A
+ * new voipqd loads a fresh program over the same maps (libbpf re-adopts
+ * pins whose layout matches), rebuilds the port bitmap's reference counts
+ * from the endpoint map, and swaps the program under the existing link.
+ *
+ * Attaching: tcx links (kernel 6.6+) where available — libbpf 1.1 has no
+ * bpf_program__attach_tcx(), so the link is made with bpf_link_create() and
+ * the attach type's number — and a clsact qdisc with a tc filter otherwise.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+#include <netinet/in.h>
+
+#include "backend_bpf.h"
+#include "log.h"
+#include "rtpstats.h"
+#include "voipq.skel.h"
+
+/* Debian 12's linux-libc-dev (6.1) predates tcx; the uapi number is fixed. */
+#ifndef BPF_TCX_EGRESS
+#define BPF_TCX_EGRESS 47
+#endif
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+#define BPFFS_ROOT	"/sys/fs/bpf"
+/* tc filter identity in the clsact fallback: "vq" and a low priority. */
+#define VQ_TC_HANDLE	0x7671
+#define VQ_TC_PRIO	1
+#define VQ_MAX_ATTACH	16
+#define NPORTS		65536
+
+struct vq_bpf_attach {
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	bool tcx;
+	bool made_qdisc; /* clsact created by this handle: ours to remove */
+};
+
+struct vq_bpf {
+	struct voipq_bpf *skel;
+	char pin_dir[PATH_MAX / 2]; /* room for the names pinned inside */
+	struct voipq_ports *ports; /* the mmap-ed bitmap */
+	uint32_t *port_refs;       /* NPORTS reference counts */
+	int ncpus;
+	unsigned int nattach;
+	struct vq_bpf_attach attach[VQ_MAX_ATTACH];
+};
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt,
+		      va_list ap)
+{
+	enum vq_log_level l = level == LIBBPF_WARN ? VQ_LOG_WARN :
+			      level == LIBBPF_INFO ? VQ_LOG_INFO : VQ_LOG_DEBUG;
+
+	if (l <= vq_log_get_level())
+		vq_vlog(l, fmt, ap);
+	return 0;
+}
+
+/* What to do about a failed BPF operation, for the error message. */
+static const char *bpf_hint(int err)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+		return " — run as root (needs CAP_BPF and CAP_NET_ADMIN)";
+	case -ENOSYS:
+	case -EOPNOTSUPP:
+		return " — BPF not supported by this kernel";
+	default:
+		return "";
+	}
+}
+
+static int ensure_bpffs(const char *pin_dir)
+{
+	struct statfs st;
+	int err;
+
+	if (!strncmp(pin_dir, BPFFS_ROOT "/", sizeof(BPFFS_ROOT)) &&
+	    (statfs(BPFFS_ROOT, &st) || st.f_type != BPF_FS_MAGIC)) {
+		if (mkdir(BPFFS_ROOT, 0700) && errno != EEXIST) {
+			err = -errno;
+			pr_warn("create %s: %s\n", BPFFS_ROOT, strerror(-err));
+			return err;
+		}
+		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+			err = -errno;
+			pr_warn("mount bpffs on %s: %s%s\n", BPFFS_ROOT,
+				strerror(-err), err == -EPERM ?
+				" — run as root" : "");
+			return err;
+		}
+		pr_info("mounted bpffs on %s\n", BPFFS_ROOT);
+	}
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_warn("create pin directory %s: %s\n", pin_dir,
+			strerror(-err));
+		return err;
+	}
+	if (statfs(pin_dir, &st) || st.f_type != BPF_FS_MAGIC) {
+		pr_warn("pin directory %s is not on a bpf filesystem — mount "
+			"one there (mount -t bpf bpf %s) or pick another\n",
+			pin_dir, pin_dir);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/*
+ * A pinned map from an older layout cannot be re-adopted: drop the pin so
+ * the new program gets a fresh map (an old classifier still running keeps
+ * its own until the link is switched over).
+ */
+static int check_pinned(const char *pin_dir, const struct bpf_map *map,
+			uint32_t *max_entries)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err)
+		return -errno;
+	if (info.type != bpf_map__type(map) ||
+	    info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map) ||
+	    info.map_flags != bpf_map__map_flags(map)) {
+		pr_warn("pinned map %s has another layout (older voipq?); "
+			"starting it afresh\n", path);
+		if (unlink(path))
+			return -errno;
+		return 0;
+	}
+	if (max_entries)
+		*max_entries = info.max_entries;
+	return 0;
+}
+
+int vq_bpf_prog_fd(const struct vq_bpf *b)
+{
+	return bpf_program__fd(b->skel->progs.voipq_classify);
+}
+
+void vq_ep_to_key(const struct vq_endpoint *ep, struct voipq_ep_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->family = ep->family;
+	key->proto = ep->proto;
+	key->port = htons(ep->port);
+	memcpy(key->addr, ep->addr, ep->family == AF_INET ? 4 : 16);
+}
+
+void vq_key_to_ep(const struct voipq_ep_key *key, struct vq_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = key->family;
+	ep->proto = key->proto;
+	ep->port = ntohs(key->port);
+	memcpy(ep->addr, key->addr, key->family == AF_INET ? 4 : 16);
+}
+
+static void port_bit_set(struct vq_bpf *b, uint16_t port, bool on)
+{
+	uint64_t mask = 1ull << (port & 63);
+	__u64 *w = &b->ports->bits[port >> 6];
+
+	if (on)
+		__atomic_fetch_or(w, mask, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(w, ~mask, __ATOMIC_RELEASE);
+}
+
+static void port_ref(struct vq_bpf *b, uint16_t port)
+{
+	if (b->port_refs[port]++ == 0)
+		port_bit_set(b, port, true);
+}
+
+static void port_unref(struct vq_bpf *b, uint16_t port)
+{
+	if (b->port_refs[port] && --b->port_refs[port] == 0)
+		port_bit_set(b, port, false);
+}
+
+int vq_bpf_ports_rebuild(struct vq_bpf *b)
+{
+	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
+	struct voipq_ep_key key, next;
+	struct voipq_ep_key *prev = NULL;
+	unsigned int n = 0;
+
+	memset(b->port_refs, 0, NPORTS * sizeof(*b->port_refs));
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (next.proto == IPPROTO_UDP) {
+			b->port_refs[ntohs(next.port)]++;
+			n++;
+		}
+		key = next;
+		prev = &key;
+	}
+	for (unsigned int w = 0; w < VOIPQ_PORT_WORDS; w++) {
+		uint64_t bits = 0;
+
+		for (unsigned int i = 0; i < 64; i++)
+			if (b->port_refs[w * 64 + i])
+				bits |= 1ull << i;
+		__atomic_store_n(&b->ports->bits[w], bits, __ATOMIC_RELEASE);
+	}
+	pr_debug("bpf: port bitmap rebuilt from %u endpoints\n", n);
+	return 0;
+}
+
+int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
+{
+	static const struct vq_bpf_cfg defaults;
+	struct vq_bpf *b;
+	uint32_t max_eps, pinned_max = 0;
+	int err;
+
+	if (!cfg)
+		cfg = &defaults;
+	libbpf_set_print(libbpf_log);
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	if ((size_t)snprintf(b->pin_dir, sizeof(b->pin_dir), "%s",
+			     cfg->pin_dir ? cfg->pin_dir : VOIPQ_PIN_DIR) >=
+	    sizeof(b->pin_dir)) {
+		pr_warn("pin directory path is too long: pick a shorter one\n");
+		free(b);
+		return -ENAMETOOLONG;
+	}
+	b->port_refs = calloc(NPORTS, sizeof(*b->port_refs));
+	b->ncpus = libbpf_num_possible_cpus();
+	if (!b->port_refs || b->ncpus <= 0) {
+		err = b->ncpus <= 0 ? b->ncpus : -ENOMEM;
+		goto out_free;
+	}
+
+	err = ensure_bpffs(b->pin_dir);
+	if (err)
+		goto out_free;
+
+	{
+		LIBBPF_OPTS(bpf_object_open_opts, oo,
+			    .pin_root_path = b->pin_dir);
+
+		b->skel = voipq_bpf__open_opts(&oo);
+	}
+	if (!b->skel) {
+		err = -errno;
+		pr_warn("open BPF classifier: %s\n", strerror(-err));
+		goto out_free;
+	}
+
+	max_eps = cfg->max_endpoints ? cfg->max_endpoints :
+				       VQ_BPF_DEFAULT_MAX_EPS;
+	err = check_pinned(b->pin_dir, b->skel->maps.voipq_eps, &pinned_max);
+	if (!err)
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_ports, NULL);
+	if (!err)
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_stats, NULL);
+	if (err) {
+		pr_warn("inspect pinned maps in %s: %s\n", b->pin_dir,
+			strerror(-err));
+		goto out_destroy;
+	}
+	if (pinned_max && pinned_max != max_eps) {
+		pr_warn("endpoint map pinned in %s holds %u entries, not %u: "
+			"keeping it (remove the pins to resize)\n",
+			b->pin_dir, pinned_max, max_eps);
+		max_eps = pinned_max;
+	}
+	bpf_map__set_max_entries(b->skel->maps.voipq_eps, max_eps);
+
+	b->skel->rodata->voice_major = cfg->voice_major ? cfg->voice_major : 1;
+	b->skel->rodata->voice_minor = cfg->voice_minor ? cfg->voice_minor :
+							  VOIPQ_VOICE_MINOR;
+	b->skel->rodata->dscp_rewrite = !cfg->no_dscp;
+	b->skel->rodata->clock_from_tstamp = cfg->clock_from_tstamp;
+
+	err = voipq_bpf__load(b->skel);
+	if (err) {
+		pr_warn("load BPF classifier: %s%s\n", strerror(-err),
+			bpf_hint(err));
+		goto out_destroy;
+	}
+
+	b->ports = mmap(NULL, sizeof(*b->ports), PROT_READ | PROT_WRITE,
+			MAP_SHARED, bpf_map__fd(b->skel->maps.voipq_ports), 0);
+	if (b->ports == MAP_FAILED) {
+		err = -errno;
+		b->ports = NULL;
+		pr_warn("map the port bitmap: %s\n", strerror(-err));
+		goto out_destroy;
+	}
+	vq_bpf_ports_rebuild(b);
+	pr_info("bpf: classifier loaded, maps in %s (%u endpoints max)\n",
+		b->pin_dir, max_eps);
+	*out = b;
+	return 0;
+
+out_destroy:
+	voipq_bpf__destroy(b->skel);
+out_free:
+	free(b->port_refs);
+	free(b);
+	return err;
+}
+
+void vq_bpf_close(struct vq_bpf *b)
+{
+	if (!b)
+		return;
+	if (b->ports)
+		munmap(b->ports, sizeof(*b->ports));
+	voipq_bpf__destroy(b->skel);
+	free(b->port_refs);
+	free(b);
+}
+
+static void link_pin_path(const struct vq_bpf *b, const char *ifname,
+			  char *path, size_t len)
+{
+	snprintf(path, len, "%s/link_%s_egress", b->pin_dir, ifname);
+}
+
+int vq_bpf_unpin(struct vq_bpf *b)
+{
+	struct bpf_map *maps[] = {
+		b->skel->maps.voipq_eps,
+		b->skel->maps.voipq_ports,
+		b->skel->maps.voipq_stats,
+	};
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int e = bpf_map__unpin(maps[i], NULL);
+
+		if (e && e != -ENOENT && !err)
+			err = e;
+	}
+	if (rmdir(b->pin_dir) && errno != ENOENT) {
+		if (!err)
+			err = -errno;
+		pr_warn("remove %s: %s (links still pinned there?)\n",
+			b->pin_dir, strerror(errno));
+	}
+	return err;
+}
+
+static struct vq_bpf_attach *find_attach(struct vq_bpf *b, int ifindex)
+{
+	for (unsigned int i = 0; i < b->nattach; i++)
+		if (b->attach[i].ifindex == ifindex)
+			return &b->attach[i];
+	return NULL;
+}
+
+static struct vq_bpf_attach *add_attach(struct vq_bpf *b, const char *ifname,
+					int ifindex)
+{
+	struct vq_bpf_attach *a = find_attach(b, ifindex);
+
+	if (!a && b->nattach < VQ_MAX_ATTACH) {
+		a = &b->attach[b->nattach++];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+		a->ifindex = ifindex;
+	}
+	return a;
+}
+
+static int attach_tc(struct vq_bpf *b, const char *ifname, int ifindex,
+		     bool *made_qdisc)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VQ_TC_HANDLE,
+		    .priority = VQ_TC_PRIO, .prog_fd = vq_bpf_prog_fd(b),
+		    .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_warn("create clsact qdisc on %s: %s%s\n", ifname,
+			strerror(-err), bpf_hint(err));
+		return err;
+	}
+	*made_qdisc = !err;
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		pr_warn("attach classifier to %s: %s%s\n", ifname,
+			strerror(-err), bpf_hint(err));
+		if (*made_qdisc) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
+		return err;
+	}
+	return 0;
+}
+
+int vq_bpf_attach(struct vq_bpf *b, const char *ifname)
+{
+	int ifindex = if_nametoindex(ifname);
+	int prog_fd = vq_bpf_prog_fd(b);
+	struct vq_bpf_attach *a;
+	char path[PATH_MAX];
+	bool made_qdisc = false;
+	int fd, err;
+
+	if (!ifindex) {
+		pr_warn("no such interface '%s'\n", ifname);
+		return -ENODEV;
+	}
+	link_pin_path(b, ifname, path, sizeof(path));
+
+	/* A link a previous voipqd pinned: switch it to this program. */
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		err = bpf_link_update(fd, prog_fd, NULL);
+		close(fd);
+		if (!err) {
+			pr_info("bpf: replaced the classifier on %s\n", ifname);
+			goto out_record_tcx;
+		}
+		/* Interface gone and back: the old link is defunct. */
+		pr_info("bpf: stale link %s (%s), attaching afresh\n", path,
+			strerror(errno));
+		unlink(path);
+	}
+
+	fd = bpf_link_create(prog_fd, ifindex, BPF_TCX_EGRESS, NULL);
+	if (fd >= 0) {
+		err = bpf_obj_pin(fd, path) ? -errno : 0;
+		if (err) {
+			pr_warn("pin link %s: %s\n", path, strerror(-err));
+			close(fd);
+			return err;
+		}
+		close(fd);
+		pr_info("bpf: attached to %s egress (tcx)\n", ifname);
+		goto out_record_tcx;
+	}
+	err = fd;
+	if (err != -EINVAL && err != -EOPNOTSUPP) {
+		pr_warn("attach classifier to %s: %s%s\n", ifname,
+			strerror(-err), bpf_hint(err));
+		return err;
+	}
+
+	pr_info("bpf: no tcx on this kernel, using a clsact qdisc on %s\n",
+		ifname);
+	err = attach_tc(b, ifname, ifindex, &made_qdisc);
+	if (err)
+		return err;
+	a = add_attach(b, ifname, ifindex);
+	if (a) {
+		a->tcx = false;
+		a->made_qdisc = a->made_qdisc || made_qdisc;
+	}
+	pr_info("bpf: attached to %s egress (tc filter)\n", ifname);
+	return 0;
+
+out_record_tcx:
+	a = add_attach(b, ifname, ifindex);
+	if (a)
+		a->tcx = true;
+	return 0;
+}
+
+int vq_bpf_detach(struct vq_bpf *b, const char *ifname)
+{
+	int ifindex = if_nametoindex(ifname);
+	struct vq_bpf_attach *a;
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (!ifindex) {
+		pr_warn("no such interface '%s'\n", ifname);
+		return -ENODEV;
+	}
+	a = find_attach(b, ifindex);
+
+	link_pin_path(b, ifname, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		/* Detach explicitly: someone may hold another fd on it. */
+		err = bpf_link_detach(fd) ? -errno : 0;
+		close(fd);
+		unlink(path);
+		if (err && err != -ENOLINK) {
+			pr_warn("detach classifier from %s: %s%s\n", ifname,
+				strerror(-err), bpf_hint(err));
+			return err;
+		}
+	} else {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VQ_TC_HANDLE,
+			    .priority = VQ_TC_PRIO);
+
+		err = bpf_tc_detach(&hook, &opts);
+		if (err) {
+			pr_warn("detach classifier from %s: %s%s\n", ifname,
+				strerror(-err), err == -ENOENT ?
+				" — it is not attached there" : bpf_hint(err));
+			return err;
+		}
+		if (a && a->made_qdisc) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
+	}
+	if (a)
+		*a = b->attach[--b->nattach];
+	pr_info("bpf: detached from %s\n", ifname);
+	return 0;
+}
+
+int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
+		  const struct vq_bpf_policy *pol)
+{
+	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
+	struct voipq_ep_key key;
+	struct voipq_ep_val val;
+	char buf[VQ_ADDRSTRLEN];
+	int err;
+
+	if (ep->proto != IPPROTO_UDP ||
+	    (ep->family != AF_INET && ep->family != AF_INET6))
+		return -EPROTONOSUPPORT;
+	vq_ep_to_key(ep, &key);
+
+	/* Update in place: keep what the datapath counted so far. */
+	if (!bpf_map_lookup_elem(fd, &key, &val)) {
+		val.flags = pol->flags;
+		val.clock_rate = pol->clock_rate;
+		val.rate_bps = pol->rate_bps;
+		val.burst = pol->burst;
+		val.cookie = pol->cookie;
+		if (val.tokens > val.burst)
+			val.tokens = val.burst;
+		if (!bpf_map_update_elem(fd, &key, &val, BPF_EXIST))
+			return 0;
+		/* evicted meanwhile: insert afresh */
+	}
+
+	memset(&val, 0, sizeof(val));
+	val.flags = pol->flags;
+	val.clock_rate = pol->clock_rate;
+	val.rate_bps = pol->rate_bps;
+	val.burst = pol->burst;
+	val.tokens = pol->burst;
+	val.cookie = pol->cookie;
+
+	/* Bit first, entry second: a packet never misses a present entry. */
+	port_ref(b, ep->port);
+	if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST)) {
+		err = -errno;
+		port_unref(b, ep->port);
+		if (err == -EEXIST) /* raced with another writer */
+			return bpf_map_update_elem(fd, &key, &val, BPF_ANY) ?
+			       -errno : 0;
+		pr_warn("program endpoint %s: %s\n",
+			vq_endpoint_str(ep, buf, sizeof(buf)), strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int vq_bpf_ep_del(struct vq_bpf *b, const struct vq_endpoint *ep)
+{
+	struct voipq_ep_key key;
+
+	vq_ep_to_key(ep, &key);
+	if (bpf_map_delete_elem(bpf_map__fd(b->skel->maps.voipq_eps), &key))
+		return -errno;
+	/*
+	 * Entry first, bit second. An entry LRU already evicted returns
+	 * -ENOENT above and keeps its reference: a stale bit only costs a
+	 * hash lookup, a missing one would cost a call its priority.
+	 */
+	port_unref(b, ep->port);
+	return 0;
+}
+
+int vq_bpf_ep_lookup(struct vq_bpf *b, const struct vq_endpoint *ep,
+		     struct voipq_ep_val *val)
+{
+	struct voipq_ep_key key;
+
+	vq_ep_to_key(ep, &key);
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.voipq_eps), &key,
+				val))
+		return -errno;
+	return 0;
+}
+
+int vq_bpf_ep_for_each(struct vq_bpf *b,
+		       int (*fn)(void *arg, const struct vq_endpoint *ep,
+				 const struct voipq_ep_val *val),
+		       void *arg)
+{
+	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
+	struct voipq_ep_key key, next, *prev = NULL;
+	struct voipq_ep_val val;
+	struct vq_endpoint ep;
+	int ret;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue; /* deleted meanwhile */
+		vq_key_to_ep(&key, &ep);
+		ret = fn(arg, &ep, &val);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vq_bpf_stats(struct vq_bpf *b, struct voipq_stats *out)
+{
+	struct voipq_stats *percpu;
+	uint32_t zero = 0;
+	int err = 0;
+
+	percpu = calloc(b->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.voipq_stats), &zero,
+				percpu)) {
+		err = -errno;
+		goto out;
+	}
+	for (int i = 0; i < b->ncpus; i++) {
+		out->packets += percpu[i].packets;
+		out->udp += percpu[i].udp;
+		out->hits += percpu[i].hits;
+		out->demoted += percpu[i].demoted;
+		out->frags += percpu[i].frags;
+		out->malformed += percpu[i].malformed;
+		out->dscp_rewritten += percpu[i].dscp_rewritten;
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+/* --- budget -------------------------------------------------------------- */
+
+/*
+ * Link, VLAN (two tags), IPv6, UDP and RTP headers: skb->len on egress
+ * counts them all, and the bucket is charged skb->len.
+ */
+#define PKT_OVERHEAD	(14 + 8 + 40 + 8 + 12)
+#define HEADROOM	2
+#define AUDIO_DEFAULT	128000u   /* bit/s for an audio codec we don't know */
+#define VIDEO_DEFAULT	2000000u  /* bit/s for video without b=AS */
+#define MEDIA_MAX	10000000u /* no SDP buys more than this */
+#define MTU_PAYLOAD	1200u
+
+struct codec_bitrate {
+	const char *name;
+	uint32_t bps; /* the codec's maximum, without headers */
+};
+
+static const struct codec_bitrate codec_bitrates[] = {
+	{ "PCMU", 64000 },   { "PCMA", 64000 },   { "G722", 64000 },
+	{ "G729", 8000 },    { "G723", 6300 },    { "G728", 16000 },
+	{ "G726-32", 32000 }, { "GSM", 13200 },   { "iLBC", 15200 },
+	{ "AMR", 12200 },    { "AMR-WB", 23850 }, { "EVS", 128000 },
+	{ "speex", 44200 },  { "SILK", 40000 },   { "G7221", 48000 },
+	{ "opus", 510000 },  { "telephone-event", 8000 }, { "CN", 8000 },
+	{ "t38", 64000 },    { "t140", 8000 },    { "red", 8000 },
+};
+
+static uint32_t codec_bps(const struct vq_codec *c)
+{
+	for (size_t i = 0; i < sizeof(codec_bitrates) /
+			       sizeof(codec_bitrates[0]); i++)
+		if (!strcasecmp(c->name, codec_bitrates[i].name))
+			return codec_bitrates[i].bps;
+	if (!strcasecmp(c->name, "L16"))
+		return (c->clock_rate ? c->clock_rate : 44100) * 16;
+	return 0;
+}
+
+void vq_bpf_budget(const struct vq_codec *codec, uint8_t media,
+		   uint32_t *rate_bps, uint32_t *burst)
+{
+	uint64_t bps = codec ? codec_bps(codec) : 0;
+	uint64_t as = codec ? (uint64_t)codec->bw_kbps * 1000 : 0;
+	uint64_t pps, rate, b;
+	unsigned int ptime;
+
+	if (media == VQ_MEDIA_VIDEO) {
+		/* video bitrates are whatever b=AS says; codecs don't tell */
+		bps = as ? as : VIDEO_DEFAULT;
+	} else if (!bps || (codec && !strcasecmp(codec->name, "opus"))) {
+		/* variable-rate or unknown: b=AS bounds it when given */
+		if (as)
+			bps = as;
+		else if (!bps)
+			bps = media == VQ_MEDIA_AUDIO ? AUDIO_DEFAULT : 64000;
+	}
+	if (bps > MEDIA_MAX)
+		bps = MEDIA_MAX;
+
+	if (media == VQ_MEDIA_VIDEO) {
+		pps = bps / 8 / MTU_PAYLOAD + 30; /* full packets + frame ends */
+	} else {
+		ptime = codec && codec->ptime_ms ? codec->ptime_ms : 20;
+		if (ptime < 5)
+			ptime = 5;
+		if (ptime > 200)
+			ptime = 200;
+		pps = (1000 + ptime - 1) / ptime;
+	}
+
+	rate = (bps / 8 + pps * PKT_OVERHEAD) * HEADROOM;
+	if (rate < 4000)
+		rate = 4000;
+	/*
+	 * Depth: 200 ms of the (doubled) rate for audio, to ride out a Wi-Fi
+	 * phone's bunching; half a second for video, whose key frames come
+	 * as bursts of full packets. Never less than two full packets.
+	 */
+	b = media == VQ_MEDIA_VIDEO ? rate / 2 : rate / 5;
+	if (media == VQ_MEDIA_VIDEO && b < 65536)
+		b = 65536;
+	if (b < 3000)
+		b = 3000;
+	*rate_bps = rate > UINT32_MAX ? UINT32_MAX : (uint32_t)rate;
+	*burst = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+}
+
+/* --- endpoint events ------------------------------------------------------ */
+
+static uint64_t fnv1a64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h;
+}
+
+static int bpf_ep_event(void *ctx, const struct vq_ep_event *ev)
+{
+	struct vq_bpf *b = ctx;
+	const struct vq_media_ep *m = ev->mep;
+	struct vq_bpf_policy pol = { 0 };
+	int err;
+
+	if (m->ep.proto != IPPROTO_UDP)
+		return 0; /* RTP over TCP: the classifier matches UDP only */
+
+	if (ev->type == VQ_EP_REMOVED) {
+		err = vq_bpf_ep_del(b, &m->ep);
+		return err == -ENOENT ? 0 : err; /* LRU may have beaten us */
+	}
+
+	vq_bpf_budget(&m->codec, m->media, &pol.rate_bps, &pol.burst);
+	if (m->kind == VQ_EP_RTCP) {
+		/* RTCP: 5% of the session by RFC 3550 §6.2; be generous */
+		pol.rate_bps = pol.rate_bps / 8 > 2000 ? pol.rate_bps / 8 : 2000;
+		pol.burst = 3000;
+	}
+	pol.clock_rate = m->codec.clock_rate ? m->codec.clock_rate :
+			 vq_rtp_static_clock(m->codec.pt);
+	if (!pol.clock_rate)
+		pol.clock_rate = 8000;
+	if (m->media == VQ_MEDIA_AUDIO)
+		pol.flags |= VOIPQ_EP_DSCP_EF;
+	pol.cookie = fnv1a64(ev->dialog.call_id);
+	return vq_bpf_ep_set(b, &m->ep, &pol);
+}
+
+const struct vq_backend_ops vq_bpf_backend_ops = {
+	.ep_event = bpf_ep_event,
+};

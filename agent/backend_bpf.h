@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The agent's handle on the tc classifier (bpf/voipq.bpf.c): load it or
+ * re-adopt the maps a previous voipqd pinned, attach it to an interface's
+ * egress (tcx link where the kernel has it, clsact + tc filter otherwise),
+ * and program endpoints. The port-presence bitmap in front of the endpoint
+ * hash is kept here, with one reference count per port.
+ *
+ * Every function returns 0 or -errno and has already logged what went wrong
+ * and what to do about it.
+ */
+#ifndef VOIPQ_BACKEND_BPF_H
+#define VOIPQ_BACKEND_BPF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "endpoint.h"
+#include "epset.h"
+#include "sdp.h"
+#include "voipq.h"
+
+#define VQ_BPF_DEFAULT_MAX_EPS 16384
+
+struct vq_bpf_cfg {
+	const char *pin_dir;      /* NULL: VOIPQ_PIN_DIR */
+	uint32_t max_endpoints;   /* endpoint map size; 0: default */
+	uint32_t voice_major;     /* HTB root handle major; 0: 1 */
+	uint32_t voice_minor;     /* 0: VOIPQ_VOICE_MINOR */
+	bool no_dscp;             /* never rewrite DSCP, whatever the entry */
+	/*
+	 * Tests only: the classifier takes "now" from skb->tstamp, which
+	 * BPF_PROG_TEST_RUN passes in from ctx_in, instead of the clock.
+	 */
+	bool clock_from_tstamp;
+};
+
+/* What the agent decides for one endpoint. */
+struct vq_bpf_policy {
+	uint32_t rate_bps;   /* token bucket rate, bytes per second */
+	uint32_t burst;      /* bucket depth, bytes */
+	uint32_t clock_rate; /* RTP clock, Hz; 0: 8000 */
+	uint32_t flags;      /* enum voipq_ep_flags */
+	uint64_t cookie;     /* the owning dialog, for the CLI */
+};
+
+struct vq_bpf;
+
+/*
+ * Load the classifier with its maps pinned by name under cfg->pin_dir
+ * (mounting bpffs on /sys/fs/bpf first if nothing is mounted there). Maps
+ * already pinned there are re-adopted with their contents, and the port
+ * bitmap is rebuilt from the endpoint map.
+ */
+int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg);
+/* Close the handle; pinned maps and attached programs stay (fail open). */
+void vq_bpf_close(struct vq_bpf *b);
+/* Remove the map pins and the pin directory (tests, `voipqctl reset`). */
+int vq_bpf_unpin(struct vq_bpf *b);
+
+/*
+ * Attach to @ifname's egress: a tcx link pinned as link_<ifname>_egress
+ * under the pin dir, or where the kernel has no tcx, a clsact qdisc (kept if
+ * it already exists) with a direct-action filter. A classifier a previous
+ * voipqd attached is replaced in place.
+ */
+int vq_bpf_attach(struct vq_bpf *b, const char *ifname);
+/* Detach from @ifname; a clsact qdisc goes only if this handle made it. */
+int vq_bpf_detach(struct vq_bpf *b, const char *ifname);
+
+/* Add or update; an update keeps the datapath's counters and state. */
+int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
+		  const struct vq_bpf_policy *pol);
+/* Returns 0, or -ENOENT when the endpoint is not in the map. */
+int vq_bpf_ep_del(struct vq_bpf *b, const struct vq_endpoint *ep);
+int vq_bpf_ep_lookup(struct vq_bpf *b, const struct vq_endpoint *ep,
+		     struct voipq_ep_val *val);
+/* Visit every entry; stop early when @fn returns non-zero (returned). */
+int vq_bpf_ep_for_each(struct vq_bpf *b,
+		       int (*fn)(void *arg, const struct vq_endpoint *ep,
+				 const struct voipq_ep_val *val),
+		       void *arg);
+/*
+ * Recount the port references from the endpoint map and rewrite the
+ * bitmap: after re-adopting pins, and now and then, because LRU eviction
+ * removes entries without telling anyone.
+ */
+int vq_bpf_ports_rebuild(struct vq_bpf *b);
+
+/* The per-CPU counters, summed. */
+int vq_bpf_stats(struct vq_bpf *b, struct voipq_stats *out);
+
+/* For tests and benchmarks: the classifier's program fd. */
+int vq_bpf_prog_fd(const struct vq_bpf *b);
+
+void vq_ep_to_key(const struct vq_endpoint *ep, struct voipq_ep_key *key);
+void vq_key_to_ep(const struct voipq_ep_key *key, struct vq_endpoint *ep);
+
+/*
+ * Size a token bucket to what a call with @codec can need (media is enum
+ * vq_media_type): codec bitrate, packet rate from ptime, IP/UDP/RTP and
+ * link headers, then 2x headroom. Unknown codecs get a generous default.
+ */
+void vq_bpf_budget(const struct vq_codec *codec, uint8_t media,
+		   uint32_t *rate_bps, uint32_t *burst);
+
+/*
+ * Learning library → datapath: pass with a struct vq_bpf * as ctx to
+ * vq_epset_new(), and endpoint events program the map.
+ */
+extern const struct vq_backend_ops vq_bpf_backend_ops;
+
+#endif

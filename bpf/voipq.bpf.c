@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * voipq tc egress classifier.
+ *
+ * What it promises: a packet to or from a media endpoint the agent learned
+ * from SIP leaves with skb->priority set to the voice class, as long as that
+ * endpoint stays within its budget (a token bucket sized from the codec);
+ * everything else leaves exactly as it came. It never drops and never
+ * redirects: whatever goes wrong — a short header, a full map, an agent that
+ * died — the packet goes out as bulk (fail open, DESIGN.md decision 6).
+ *
+ * Cost model: most packets on a home router are not voice, so the common
+ * cases are made cheap first. Non-IP and non-UDP packets count one per-CPU
+ * counter and leave. UDP packets test two bits in the port-presence bitmap
+ * (an array map the verifier inlines) and reach the hash map only when a
+ * port matches. Hits pay for the bucket, counters and RTP statistics.
+ *
+ * The program never writes packet memory directly: a direct write would make
+ * the verifier add an unclone prologue that runs for every packet. DSCP is
+ * rewritten with bpf_skb_store_bytes() on the few packets that need it.
+ *
+ * The endpoint map is an LRU hash so that a crashed agent's stale entries
+ * cannot fill it. LRU maps cannot hold a bpf_spin_lock, so the counters are
+ * atomic adds and the token bucket and RTP state are plain read-modify-
+ * write: one RTP stream is sent by one socket and in practice handled by one
+ * CPU at a time; when two CPUs do race, the cost is one packet's worth of
+ * tokens or one jitter sample, which is not worth a lock on every packet.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "voipq.h"
+#include "parse.h"
+
+#define NSEC_PER_SEC	1000000000ull
+#define RTP_SEQ_MOD	(1u << 16)
+#define MAX_DROPOUT	3000
+#define MAX_MISORDER	100
+/* Refill at most this much idle time at once, so elapsed * rate fits. */
+#define TB_MAX_IDLE_NS	(4 * NSEC_PER_SEC)
+
+/* Load-time knobs, set on skel->rodata by the agent. */
+const volatile __u32 voice_major = 1;		/* HTB root handle major */
+const volatile __u32 voice_minor = VOIPQ_VOICE_MINOR;
+const volatile __u8 dscp_rewrite = 1;		/* allow per-entry EF marking */
+/*
+ * Tests only: take "now" from skb->tstamp instead of bpf_ktime_get_ns(),
+ * because BPF_PROG_TEST_RUN has no controllable clock but does pass tstamp
+ * in from ctx_in. Off in production, where the verifier prunes the branch.
+ */
+const volatile __u8 clock_from_tstamp = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384); /* the agent sets it before load */
+	__type(key, struct voipq_ep_key);
+	__type(value, struct voipq_ep_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} voipq_eps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct voipq_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} voipq_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct voipq_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} voipq_stats SEC(".maps");
+
+struct vq_rtp {
+	__u8 vpxcc;
+	__u8 mpt;
+	__be16 seq;
+	__be32 ts;
+	__be32 ssrc;
+};
+
+static __always_inline int port_bit(const struct voipq_ports *ports,
+				    __be16 port)
+{
+	__u16 p = bpf_ntohs(port);
+
+	return (ports->bits[(p >> 6) & (VOIPQ_PORT_WORDS - 1)] >> (p & 63)) & 1;
+}
+
+/* Returns 1 when @len bytes fit the endpoint's budget (and takes them). */
+static __always_inline int tb_consume(struct voipq_ep_val *v, __u32 len,
+				      __u64 now)
+{
+	__u64 tokens = v->tokens;
+	__u64 last = v->tb_last_ns;
+
+	if (now > last) {
+		__u64 idle = now - last;
+		__u64 add;
+
+		if (idle > TB_MAX_IDLE_NS)
+			idle = TB_MAX_IDLE_NS;
+		add = idle * v->rate_bps / NSEC_PER_SEC;
+		/*
+		 * Keep the old stamp until at least a byte accrues, so that
+		 * closely spaced packets do not each round their refill away.
+		 */
+		if (add) {
+			tokens += add;
+			if (tokens > v->burst)
+				tokens = v->burst;
+			v->tb_last_ns = now;
+		}
+	}
+	if (len <= tokens) {
+		v->tokens = tokens - len;
+		return 1;
+	}
+	v->tokens = tokens;
+	return 0;
+}
+
+static __always_inline void rtp_init_seq(struct voipq_ep_val *v, __u16 seq)
+{
+	v->base_seq = seq;
+	v->ext_max_seq = seq;
+	v->bad_seq = RTP_SEQ_MOD + 1;
+	v->rtp_received = 0;
+}
+
+/* Arrival time since the stream's first packet, in RTP clock units. */
+static __always_inline __s64 rtp_arrival(const struct voipq_ep_val *v,
+					 __u64 now)
+{
+	__u64 rate = v->clock_rate ? v->clock_rate : 8000;
+	__u64 first = v->rtp_first_ns;
+	__u64 d, u;
+
+	d = now >= first ? now - first : first - now;
+	/* Split as agent/rtpstats.c does so that ns * rate cannot overflow. */
+	u = d / NSEC_PER_SEC * rate + d % NSEC_PER_SEC * rate / NSEC_PER_SEC;
+	return now >= first ? (__s64)u : -(__s64)u;
+}
+
+/* RFC 3550 A.1 and A.8, figure for figure as agent/rtpstats.c. */
+static __always_inline void rtp_update(struct voipq_ep_val *v,
+				       const struct vq_rtp *rh, __u64 now)
+{
+	__u16 seq = bpf_ntohs(rh->seq);
+	__u32 ssrc = bpf_ntohl(rh->ssrc);
+	__u32 flags = v->rtp_flags;
+	__s64 transit;
+
+	if (!(flags & VOIPQ_RTP_STARTED) || v->ssrc != ssrc) {
+		/* A new stream (or a new SSRC on the same endpoint). */
+		v->ssrc = ssrc;
+		rtp_init_seq(v, seq);
+		v->rtp_received = 1;
+		v->jitter_q4 = 0;
+		v->rtp_first_ns = now;
+		flags = VOIPQ_RTP_STARTED;
+	} else {
+		__u32 ext = v->ext_max_seq;
+		__u16 max_seq = ext & 0xffff;
+		__u32 cycles = ext & 0xffff0000;
+		__u16 udelta = seq - max_seq;
+
+		if (udelta < MAX_DROPOUT) {
+			if (seq < max_seq)
+				cycles += RTP_SEQ_MOD;
+			v->ext_max_seq = cycles | seq;
+		} else if (udelta <= RTP_SEQ_MOD - MAX_MISORDER) {
+			if (seq != v->bad_seq) {
+				v->bad_seq = (seq + 1) & (RTP_SEQ_MOD - 1);
+				return;
+			}
+			rtp_init_seq(v, seq);
+			flags &= ~VOIPQ_RTP_HAVE_TRANSIT;
+		}
+		v->rtp_received++;
+	}
+
+	transit = rtp_arrival(v, now) - (__s64)bpf_ntohl(rh->ts);
+	if (flags & VOIPQ_RTP_HAVE_TRANSIT) {
+		__s32 d = (__s32)((__u32)transit - (__u32)v->transit);
+		__u64 ad = d < 0 ? -(__s64)d : d;
+		__u64 j = v->jitter_q4;
+
+		/* A.8 in integers: J is kept * 16, J += |D| - J / 16 */
+		j = j + ad - ((j + 8) >> 4);
+		v->jitter_q4 = j > 0xffffffffull ? 0xffffffff : (__u32)j;
+	}
+	v->transit = transit;
+	v->rtp_flags = flags | VOIPQ_RTP_HAVE_TRANSIT;
+}
+
+/* Returns 1 when the header was rewritten. */
+static __always_inline int set_dscp_ef(struct __sk_buff *skb, __u32 l3_off,
+					__u16 family, __be16 old_word)
+{
+	__u16 w = bpf_ntohs(old_word);
+	__u16 nw;
+	__be16 new_word;
+
+	if (family == ETH_P_IP) {
+		/* version:4 ihl:4 | tos: DSCP:6 ECN:2 */
+		nw = (w & 0xff03) | (VOIPQ_DSCP_EF << 2);
+		if (nw == w)
+			return 0;
+		new_word = bpf_htons(nw);
+		if (bpf_skb_store_bytes(skb, l3_off, &new_word, 2, 0))
+			return 0;
+		return !bpf_l3_csum_replace(skb, l3_off +
+					    offsetof(struct iphdr, check),
+					    old_word, new_word, 2);
+	} else {
+		/* version:4 | traffic class: DSCP:6 ECN:2 | flow label:4.. */
+		nw = (w & 0xf03f) | (VOIPQ_DSCP_EF << 6);
+		if (nw == w)
+			return 0;
+		new_word = bpf_htons(nw);
+		return !bpf_skb_store_bytes(skb, l3_off, &new_word, 2, 0);
+	}
+}
+
+SEC("tc")
+int voipq_classify(struct __sk_buff *skb)
+{
+	struct vq_cursor c = {
+		.pos = (void *)(long)skb->data,
+		.end = (void *)(long)skb->data_end,
+	};
+	struct voipq_ep_key key;
+	struct voipq_ep_val *v = NULL;
+	struct voipq_stats *st;
+	struct voipq_ports *ports;
+	struct iphdr *iph = NULL;
+	struct ipv6hdr *ip6 = NULL;
+	struct udphdr *uh;
+	struct vq_rtp *rh = NULL;
+	__u32 zero = 0, l3_off, ulen;
+	__be16 l3_word;
+	__u16 proto;
+	__u8 l4proto = 0;
+	__u64 now;
+	int ret, prio;
+
+	st = bpf_map_lookup_elem(&voipq_stats, &zero);
+	if (!st)
+		return TC_ACT_OK;
+	st->packets++;
+
+	proto = vq_parse_eth(&c, &l3_off);
+	if (proto == ETH_P_IP) {
+		ret = vq_parse_ipv4(&c, &iph, &l4proto);
+	} else if (proto == ETH_P_IPV6) {
+		ret = vq_parse_ipv6(&c, &ip6, &l4proto);
+	} else {
+		if (!proto)
+			st->malformed++;
+		return TC_ACT_OK; /* not IP */
+	}
+
+	if (ret == VQ_L3_MALFORMED) {
+		st->malformed++;
+		return TC_ACT_OK;
+	}
+	if (l4proto != IPPROTO_UDP)
+		return TC_ACT_OK;
+	if (ret == VQ_L3_FRAGMENT) {
+		st->frags++;
+		return TC_ACT_OK;
+	}
+	uh = vq_pull(&c, sizeof(*uh));
+	if (!uh) {
+		st->malformed++;
+		return TC_ACT_OK;
+	}
+	st->udp++;
+
+	ports = bpf_map_lookup_elem(&voipq_ports, &zero);
+	if (!ports)
+		return TC_ACT_OK;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.proto = IPPROTO_UDP;
+	/*
+	 * Branch on proto, not on iph/ip6: the verifier knows proto's value
+	 * on each path but not that a packet pointer is non-NULL.
+	 */
+	if (proto == ETH_P_IP) {
+		key.family = 2; /* AF_INET */
+		l3_word = *(__be16 *)iph;
+	} else {
+		key.family = 10; /* AF_INET6 */
+		l3_word = *(__be16 *)ip6;
+	}
+
+	if (port_bit(ports, uh->dest)) {
+		key.port = uh->dest;
+		if (proto == ETH_P_IP)
+			__builtin_memcpy(key.addr, &iph->daddr, 4);
+		else
+			__builtin_memcpy(key.addr, &ip6->daddr, 16);
+		v = bpf_map_lookup_elem(&voipq_eps, &key);
+	}
+	if (!v && port_bit(ports, uh->source)) {
+		key.port = uh->source;
+		if (proto == ETH_P_IP)
+			__builtin_memcpy(key.addr, &iph->saddr, 4);
+		else
+			__builtin_memcpy(key.addr, &ip6->saddr, 16);
+		v = bpf_map_lookup_elem(&voipq_eps, &key);
+	}
+	if (!v)
+		return TC_ACT_OK;
+
+	now = clock_from_tstamp ? skb->tstamp : bpf_ktime_get_ns();
+	st->hits++;
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, skb->len);
+	v->last_seen_ns = now;
+
+	prio = tb_consume(v, skb->len, now);
+	if (!prio) {
+		__sync_fetch_and_add(&v->demoted, 1);
+		st->demoted++;
+	}
+
+	/*
+	 * RTP version 2, not RTCP (RFC 5761 §4: payload types 72-76 with or
+	 * without the marker), with its CSRC list inside the datagram.
+	 */
+	ulen = bpf_ntohs(uh->len);
+	if (ulen >= sizeof(*uh) + sizeof(*rh))
+		rh = vq_pull(&c, sizeof(*rh));
+	if (rh && (rh->vpxcc >> 6) == 2) {
+		__u8 pt = rh->mpt & 0x7f;
+		__u32 hlen = sizeof(*rh) + 4 * (rh->vpxcc & 0x0f);
+
+		if ((pt < 72 || pt > 76) && hlen <= ulen - sizeof(*uh))
+			rtp_update(v, rh, now);
+	}
+
+	if (prio) {
+		skb->priority = TC_H_MAKE(voice_major << 16, voice_minor);
+		/* Last: the helpers invalidate every packet pointer. */
+		if (dscp_rewrite && (v->flags & VOIPQ_EP_DSCP_EF) &&
+		    set_dscp_ef(skb, l3_off, proto, l3_word))
+			st->dscp_rewritten++;
+	}
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "GPL";
