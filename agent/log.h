@@ -4,6 +4,7 @@
 #define VOIPQ_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum vq_log_level {
 	VQ_LOG_WARN,
@@ -12,6 +13,8 @@ enum vq_log_level {
 };
 
 void vq_log_set_level(enum vq_log_level level);
+/* Send messages to syslog (daemon facility) instead of stderr. */
+void vq_log_set_syslog(bool on);
 enum vq_log_level vq_log_get_level(void);
 void vq_log(enum vq_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
