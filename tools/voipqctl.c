@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "ctl.h"
 #include "log.h"
 #include "output.h"
 
@@ -183,9 +184,424 @@ static int cmd_analyze(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+
+/* --- commands that ask voipqd ------------------------------------------- */
+
+static const char *sock_path = "/run/voipq.sock";
+
+/* common_opts() after printing --help: the command exits successfully. */
+#define OPT_HELP (-1000)
+
+/* Exit status for a negative common_opts() result. */
+static int opt_exit(int ret)
+{
+	return ret == OPT_HELP ? EXIT_SUCCESS : EXIT_USAGE;
+}
+
+/* Common options of the daemon commands: --json, --socket, --help. */
+struct common {
+	bool json;
+	unsigned int interval; /* watch */
+};
+
+static int common_opts(int argc, char **argv, struct common *c,
+		       void (*usage_fn)(FILE *), int min_args, int max_args)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "js:i:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			c->json = true;
+			break;
+		case 's':
+			sock_path = optarg;
+			break;
+		case 'i':
+			c->interval = (unsigned int)atoi(optarg);
+			if (c->interval < 1 || c->interval > 3600) {
+				fprintf(stderr, "voipqctl: --interval wants 1-3600 seconds\n");
+				return -1;
+			}
+			break;
+		case 'h':
+			usage_fn(stdout);
+			return OPT_HELP;
+		default:
+			usage_fn(stderr);
+			return -1;
+		}
+	}
+	if (argc - optind < min_args || argc - optind > max_args) {
+		usage_fn(stderr);
+		return -1;
+	}
+	return optind;
+}
+
+/* Ask voipqd; print its error and return non-zero when it has one. */
+static int ask(json_object *req, json_object **reply)
+{
+	char err[512];
+	json_object *e;
+
+	if (vq_ctl_request(sock_path, req, reply, 3000, err, sizeof(err))) {
+		fprintf(stderr, "voipqctl: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	if (json_object_object_get_ex(*reply, "error", &e)) {
+		fprintf(stderr, "voipqctl: %s\n", json_object_get_string(e));
+		json_object_put(*reply);
+		*reply = NULL;
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static json_object *request(const char *cmd)
+{
+	json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	return req;
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static uint64_t ju64(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? (uint64_t)json_object_get_int64(v) : 0;
+}
+
+static double jdbl(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_double(v) : 0;
+}
+
+static json_object *jarr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) &&
+			       json_object_is_type(v, json_type_array)
+		       ? v : NULL;
+}
+
+static void render_status(struct vq_out *o, json_object *r)
+{
+	json_object *ifs = jarr(r, "interfaces"), *att = jarr(r, "attached"), *c;
+
+	vq_out_object_open(o, NULL);
+	vq_out_str(o, "backend", "backend", jstr(r, "backend"));
+	vq_out_str(o, "uplink", "uplink", jstr(r, "uplink"));
+	vq_out_str(o, "downlink", "downlink", jstr(r, "downlink"));
+	vq_out_str(o, "leaf", "leaf qdisc", jstr(r, "leaf"));
+	vq_out_list_open(o, "attached", "attached", ", ");
+	for (size_t i = 0; att && i < json_object_array_length(att); i++)
+		vq_out_elem_str(o, json_object_get_string(json_object_array_get_idx(att, i)));
+	vq_out_array_close(o);
+	vq_out_u64(o, "uptime_s", "uptime (s)", ju64(r, "uptime_s"));
+	vq_out_text(o, "interfaces:");
+	vq_out_table_open(o, "interfaces");
+	for (size_t i = 0; ifs && i < json_object_array_length(ifs); i++) {
+		json_object *f = json_object_array_get_idx(ifs, i);
+
+		vq_out_object_open(o, NULL);
+		vq_out_str(o, "name", "NAME", jstr(f, "name"));
+		vq_out_str(o, "role", "ROLE", jstr(f, "role"));
+		vq_out_u64(o, "capture_drops", "CAPTURE-DROPS", ju64(f, "capture_drops"));
+		vq_out_object_close(o);
+	}
+	vq_out_array_close(o);
+	if (json_object_object_get_ex(r, "counters", &c)) {
+		static const char *const keys[] = {
+			"sip_seen", "sip_tls_seen", "sip_duplicates", "sip_invalid",
+			"calls_active", "learned", "evicted", "endpoints_refused",
+			"prioritised", "demoted", "backend_errors",
+		};
+
+		vq_out_text(o, "counters:");
+		vq_out_object_open(o, "counters");
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			vq_out_u64(o, keys[i], keys[i], ju64(c, keys[i]));
+		vq_out_object_close(o);
+	}
+	vq_out_object_close(o);
+}
+
+static void render_calls(struct vq_out *o, json_object *r)
+{
+	json_object *calls = jarr(r, "calls");
+
+	vq_out_object_open(o, NULL);
+	vq_out_table_open(o, "calls");
+	for (size_t i = 0; calls && i < json_object_array_length(calls); i++) {
+		json_object *c = json_object_array_get_idx(calls, i);
+		json_object *eps = jarr(c, "endpoints");
+
+		vq_out_object_open(o, NULL);
+		vq_out_str(o, "call_id", "CALL-ID", jstr(c, "call_id"));
+		vq_out_str(o, "from", "FROM", jstr(c, "from"));
+		vq_out_str(o, "to", "TO", jstr(c, "to"));
+		vq_out_str(o, "state", "STATE", jstr(c, "state"));
+		vq_out_u64(o, "age_s", "AGE(s)", ju64(c, "age_s"));
+		vq_out_u64(o, NULL, "ENDPOINTS", eps ? json_object_array_length(eps) : 0);
+		if (vq_out_is_json(o)) {
+			vq_out_table_open(o, "endpoints");
+			for (size_t j = 0; eps && j < json_object_array_length(eps); j++) {
+				json_object *e = json_object_array_get_idx(eps, j);
+
+				vq_out_object_open(o, NULL);
+				vq_out_str(o, "addr", NULL, jstr(e, "addr"));
+				vq_out_u64(o, "port", NULL, ju64(e, "port"));
+				vq_out_str(o, "kind", NULL, jstr(e, "kind"));
+				vq_out_str(o, "side", NULL, jstr(e, "side"));
+				vq_out_str(o, "codec", NULL, jstr(e, "codec"));
+				vq_out_object_close(o);
+			}
+			vq_out_array_close(o);
+		}
+		vq_out_object_close(o);
+	}
+	vq_out_array_close(o);
+	if (!calls || !json_object_array_length(calls))
+		vq_out_text(o, "no calls");
+	vq_out_object_close(o);
+}
+
+static void render_flows(struct vq_out *o, json_object *r)
+{
+	json_object *flows = jarr(r, "flows");
+
+	vq_out_object_open(o, NULL);
+	vq_out_table_open(o, "flows");
+	for (size_t i = 0; flows && i < json_object_array_length(flows); i++) {
+		json_object *f = json_object_array_get_idx(flows, i);
+
+		vq_out_object_open(o, NULL);
+		vq_out_str(o, "addr", "ADDRESS", jstr(f, "addr"));
+		vq_out_u64(o, "port", "PORT", ju64(f, "port"));
+		vq_out_str(o, "proto", NULL, jstr(f, "proto"));
+		vq_out_str(o, "why", "WHY", jstr(f, "why"));
+		vq_out_str(o, "call_id", "CALL", jstr(f, "call_id"));
+		vq_out_str(o, "codec", "CODEC", jstr(f, "codec"));
+		vq_out_u64(o, "packets", "PACKETS", ju64(f, "packets"));
+		vq_out_u64(o, "bytes", "BYTES", ju64(f, "bytes"));
+		vq_out_u64(o, "demoted", "DEMOTED", ju64(f, "demoted"));
+		vq_out_i64(o, "lost", "LOST", (int64_t)ju64(f, "lost"));
+		vq_out_dbl(o, "loss_pct", "LOSS%", 2, jdbl(f, "loss_pct"));
+		vq_out_dbl(o, "jitter_ms", "JITTER(ms)", 2, jdbl(f, "jitter_ms"));
+		vq_out_dbl(o, "mos", "MOS", 2, jdbl(f, "mos"));
+		vq_out_u64(o, "idle_ms", "IDLE(ms)", ju64(f, "idle_ms"));
+		vq_out_object_close(o);
+	}
+	vq_out_array_close(o);
+	if (!flows || !json_object_array_length(flows))
+		vq_out_text(o, "no flows");
+	vq_out_object_close(o);
+}
+
+struct view {
+	const char *name, *cmd;
+	void (*render)(struct vq_out *o, json_object *reply);
+};
+
+static const struct view views[] = {
+	{ "status", "status", render_status },
+	{ "stats", "stats", render_status },
+	{ "calls", "calls", render_calls },
+	{ "flows", "flows", render_flows },
+};
+
+static int show_view(const struct view *v, bool json)
+{
+	json_object *req = request(v->cmd), *reply;
+	struct vq_out *o;
+	int ret = ask(req, &reply);
+
+	json_object_put(req);
+	if (ret)
+		return ret;
+	o = vq_out_new(stdout, json);
+	v->render(o, reply);
+	vq_out_finish(o);
+	json_object_put(reply);
+	return EXIT_SUCCESS;
+}
+
+static void view_usage(FILE *f, const char *name, const char *what)
+{
+	fprintf(f, "Usage: voipqctl %s [--json] [--socket PATH]\n\n%s\n\n"
+		   "Options:\n"
+		   "  -j, --json         print one JSON document\n"
+		   "  -s, --socket PATH  voipqd's control socket (default /run/voipq.sock)\n"
+		   "  -h, --help         show this help\n", name, what);
+}
+
+static void status_usage(FILE *f)
+{
+	view_usage(f, "status", "Interfaces, rates, backend, whether the datapath is attached,\n"
+				"and counters: SIP seen, TLS SIP seen, learned, evicted, demoted.");
+}
+
+static void stats_usage(FILE *f)
+{
+	view_usage(f, "stats", "voipqd's counters (the same document as status).");
+}
+
+static void calls_usage(FILE *f)
+{
+	view_usage(f, "calls", "The calls voipqd knows: Call-ID, from, to, state, age, endpoints.");
+}
+
+static void flows_usage(FILE *f)
+{
+	view_usage(f, "flows", "Every prioritised endpoint: its call, codec, packets, bytes,\n"
+			       "loss, jitter and MOS, and why it is prioritised (sip or static).");
+}
+
+static int run_view(const char *name, int argc, char **argv, void (*u)(FILE *))
+{
+	struct common c = { 0 };
+	int ret = common_opts(argc, argv, &c, u, 0, 0);
+
+	if (ret < 0)
+		return opt_exit(ret);
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+		if (!strcmp(views[i].name, name))
+			return show_view(&views[i], c.json);
+	return EXIT_USAGE;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	return run_view("status", argc, argv, status_usage);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	return run_view("stats", argc, argv, stats_usage);
+}
+
+static int cmd_calls(int argc, char **argv)
+{
+	return run_view("calls", argc, argv, calls_usage);
+}
+
+static int cmd_flows(int argc, char **argv)
+{
+	return run_view("flows", argc, argv, flows_usage);
+}
+
+static void watch_usage(FILE *f)
+{
+	fprintf(f, "Usage: voipqctl watch [--interval S] [--socket PATH]\n\n"
+		   "A live view of calls and flows that refreshes every S seconds\n"
+		   "(default 1) until interrupted.\n");
+}
+
+static int cmd_watch(int argc, char **argv)
+{
+	struct common c = { .interval = 1 };
+	int ret = common_opts(argc, argv, &c, watch_usage, 0, 0);
+
+	if (ret < 0)
+		return opt_exit(ret);
+	for (;;) {
+		time_t now = time(NULL);
+
+		printf("\033[H\033[2J"); /* home, clear */
+		printf("voipq  %s\n", ctime(&now));
+		if (show_view(&views[2], false) || (printf("\n"), show_view(&views[3], false)))
+			return EXIT_FAILURE;
+		fflush(stdout);
+		sleep(c.interval);
+	}
+}
+
+static void rule_usage(FILE *f)
+{
+	fprintf(f, "Usage: voipqctl add|del ADDRESS PORT [udp] [--socket PATH]\n\n"
+		   "Add or delete a static rule: packets to or from ADDRESS:PORT are\n"
+		   "prioritised like a learned call's (within the same budget).\n"
+		   "Example: voipqctl add 198.51.100.7 10000\n");
+}
+
+static int cmd_rule(bool add, int argc, char **argv)
+{
+	struct common c = { 0 };
+	int i = common_opts(argc, argv, &c, rule_usage, 2, 3);
+	json_object *req, *reply;
+	char *end;
+	long port;
+	int ret;
+
+	if (i < 0)
+		return opt_exit(i);
+	port = strtol(argv[i + 1], &end, 10);
+	if (*end || port < 1 || port > 65535) {
+		fprintf(stderr, "voipqctl: port '%s' is not 1-65535\n", argv[i + 1]);
+		return EXIT_USAGE;
+	}
+	if (i + 2 < argc && strcmp(argv[i + 2], "udp")) {
+		fprintf(stderr, "voipqctl: only udp rules: media travels over UDP\n");
+		return EXIT_USAGE;
+	}
+	req = request(add ? "add" : "del");
+	json_object_object_add(req, "addr", json_object_new_string(argv[i]));
+	json_object_object_add(req, "port", json_object_new_int((int)port));
+	json_object_object_add(req, "proto", json_object_new_string("udp"));
+	ret = ask(req, &reply);
+	json_object_put(req);
+	if (ret)
+		return ret;
+	if (c.json)
+		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY));
+	else
+		printf("%s %s\n", add ? "added" : "deleted", jstr(reply, add ? "added" : "deleted"));
+	json_object_put(reply);
+	return EXIT_SUCCESS;
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	return cmd_rule(true, argc, argv);
+}
+
+static int cmd_del(int argc, char **argv)
+{
+	return cmd_rule(false, argc, argv);
+}
+
 /* --- dispatch ------------------------------------------------------------ */
 
 static const struct command commands[] = {
+	{ "status", "interfaces, rates, backend and counters of voipqd",
+	  cmd_status, status_usage },
+	{ "calls", "the calls voipqd knows", cmd_calls, calls_usage },
+	{ "flows", "prioritised endpoints with loss, jitter and MOS",
+	  cmd_flows, flows_usage },
+	{ "stats", "voipqd's counters", cmd_stats, stats_usage },
+	{ "watch", "a live view of calls and flows", cmd_watch, watch_usage },
+	{ "add", "add a static rule (address, port)", cmd_add, rule_usage },
+	{ "del", "delete a static rule", cmd_del, rule_usage },
 	{ "analyze", "show the calls, endpoints and RTP quality in a capture",
 	  cmd_analyze, analyze_usage },
 };
