@@ -19,6 +19,8 @@ Suite *ctl_suite(void);
 Suite *dedup_suite(void);
 Suite *sdp_suite(void);
 Suite *sip_suite(void);
+Suite *rate_suite(void);
+Suite *shaper_state_suite(void);
 
 static Suite *(*const vq_suites[])(void) = {
 	endpoint_suite,
@@ -35,6 +37,8 @@ static Suite *(*const vq_suites[])(void) = {
 	dedup_suite,
 	sdp_suite,
 	sip_suite,
+	rate_suite,
+	shaper_state_suite,
 	NULL,
 };
 
