@@ -65,6 +65,7 @@ struct vq_bpf {
 	struct voipq_ports *ports; /* the mmap-ed bitmap */
 	uint32_t *port_refs;       /* NPORTS reference counts */
 	int ncpus;
+	bool no_tcx;
 	unsigned int nattach;
 	struct vq_bpf_attach attach[VQ_MAX_ATTACH];
 };
@@ -75,6 +76,20 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt,
 	enum vq_log_level l = level == LIBBPF_WARN ? VQ_LOG_WARN :
 			      level == LIBBPF_INFO ? VQ_LOG_INFO : VQ_LOG_DEBUG;
 
+	/*
+	 * bpf_tc_hook_create() on an existing clsact qdisc is expected (we
+	 * tolerate -EEXIST); don't let libbpf's echo of the extack alarm.
+	 */
+	if (l == VQ_LOG_WARN && strstr(fmt, "Kernel error message")) {
+		va_list aq;
+		char buf[256];
+
+		va_copy(aq, ap);
+		vsnprintf(buf, sizeof(buf), fmt, aq);
+		va_end(aq);
+		if (strstr(buf, "Exclusivity flag on"))
+			l = VQ_LOG_DEBUG;
+	}
 	if (l <= vq_log_get_level())
 		vq_vlog(l, fmt, ap);
 	return 0;
@@ -264,6 +279,7 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 	}
 	b->port_refs = calloc(NPORTS, sizeof(*b->port_refs));
 	b->ncpus = libbpf_num_possible_cpus();
+	b->no_tcx = cfg->no_tcx;
 	if (!b->port_refs || b->ncpus <= 0) {
 		err = b->ncpus <= 0 ? b->ncpus : -ENOMEM;
 		goto out_free;
@@ -463,7 +479,8 @@ int vq_bpf_attach(struct vq_bpf *b, const char *ifname)
 		unlink(path);
 	}
 
-	fd = bpf_link_create(prog_fd, ifindex, BPF_TCX_EGRESS, NULL);
+	fd = b->no_tcx ? -EOPNOTSUPP :
+			 bpf_link_create(prog_fd, ifindex, BPF_TCX_EGRESS, NULL);
 	if (fd >= 0) {
 		err = bpf_obj_pin(fd, path) ? -errno : 0;
 		if (err) {
@@ -482,8 +499,9 @@ int vq_bpf_attach(struct vq_bpf *b, const char *ifname)
 		return err;
 	}
 
-	pr_info("bpf: no tcx on this kernel, using a clsact qdisc on %s\n",
-		ifname);
+	if (!b->no_tcx)
+		pr_info("bpf: no tcx on this kernel, using a clsact qdisc "
+			"on %s\n", ifname);
 	err = attach_tc(b, ifname, ifindex, &made_qdisc);
 	if (err)
 		return err;

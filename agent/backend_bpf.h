@@ -28,6 +28,7 @@ struct vq_bpf_cfg {
 	uint32_t voice_major;     /* HTB root handle major; 0: 1 */
 	uint32_t voice_minor;     /* 0: VOIPQ_VOICE_MINOR */
 	bool no_dscp;             /* never rewrite DSCP, whatever the entry */
+	bool no_tcx;              /* clsact + tc filter even where tcx exists */
 	/*
 	 * Tests only: the classifier takes "now" from skb->tstamp, which
 	 * BPF_PROG_TEST_RUN passes in from ctx_in, instead of the clock.

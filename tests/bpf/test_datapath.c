@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The classifier, frame by frame, through BPF_PROG_TEST_RUN. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../unit/pktbuild.h"
+#include "dp.h"
+#include "rtpstats.h"
+
+#define MS		1000000ull
+#define PHONE		"192.0.2.20"
+#define FAR		"198.51.100.7"
+#define PHONE6		"2001:db8:1::20"
+#define FAR6		"2001:db8:2::7"
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86dd
+
+static uint8_t rtp[256];
+static size_t rtp_len;
+
+static void setup(void)
+{
+	rtp_len = dp_rtp(rtp, 8, 1000, 160000, 0xabcd);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint16_t ip_csum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* ---- matching --------------------------------------------------------- */
+
+START_TEST(ipv4_hit_by_destination)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX];
+	size_t n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len);
+	uint64_t t0 = mono_ns(), t1;
+	struct voipq_ep_val v;
+	struct voipq_stats s;
+
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0); /* nothing learned yet */
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add(b, PHONE, 4000, 0); /* the source matches too: dst wins */
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	t1 = mono_ns();
+
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.packets, 1);
+	ck_assert_uint_eq(v.bytes, n);
+	ck_assert_uint_eq(v.demoted, 0);
+	/* the production clock: bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	ck_assert_uint_ge(v.last_seen_ns, t0);
+	ck_assert_uint_le(v.last_seen_ns, t1);
+	ck_assert_uint_eq(dp_val(b, PHONE, 4000).packets, 0);
+
+	s = dp_stats(b);
+	ck_assert_uint_eq(s.packets, 2);
+	ck_assert_uint_eq(s.udp, 2);
+	ck_assert_uint_eq(s.hits, 1);
+}
+END_TEST
+
+START_TEST(ipv4_hit_by_source)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX];
+	size_t n;
+
+	/* downstream on WAN ingress (IFB): the far end's endpoint as source */
+	dp_add(b, FAR, 30000, 0);
+	n = dp_udp4(f, FAR, 30000, PHONE, 4000, rtp, rtp_len);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).packets, 1);
+
+	/* same port, another host: not ours */
+	n = dp_udp4(f, "198.51.100.8", 30000, PHONE, 4000, rtp, rtp_len);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	ck_assert_uint_eq(dp_stats(b).hits, 1);
+}
+END_TEST
+
+START_TEST(ipv6_hit)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX];
+	size_t n;
+
+	dp_add(b, FAR6, 30000, 0);
+	n = dp_udp6(f, PHONE6, 4000, FAR6, 30000, rtp, rtp_len);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	n = dp_udp6(f, FAR6, 30000, PHONE6, 4000, rtp, rtp_len);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b, FAR6, 30000).packets, 2);
+
+	/* an IPv4 endpoint never matches an IPv6 packet of the same port */
+	dp_add(b, FAR, 31000, 0);
+	n = dp_udp6(f, PHONE6, 4000, "::ffff:198.51.100.7", 31000, rtp, rtp_len);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+}
+END_TEST
+
+/* UDP to FAR6:30000 behind the given chain of extension headers. */
+static size_t ext_chain(uint8_t *out, const uint8_t *chain, int n,
+			bool long_dstopts)
+{
+	uint8_t a[PB_MAX], c[PB_MAX];
+	size_t len;
+
+	len = udp_wrap(a, 4000, 30000, rtp, rtp_len);
+	/* innermost first */
+	for (int i = n - 1; i >= 0; i--) {
+		uint8_t nh = i == n - 1 ? IPPROTO_UDP : chain[i + 1];
+
+		switch (chain[i]) {
+		case IPPROTO_FRAGMENT:
+			len = ipv6_frag_wrap(c, nh, 7, 0, 1, a, len);
+			break;
+		case IPPROTO_DSTOPTS:
+			if (long_dstopts) { /* hdrlen 1: 16 bytes */
+				memset(c, 0, 16);
+				c[0] = nh;
+				c[1] = 1;
+				c[2] = 1; /* PadN */
+				c[3] = 12;
+				memcpy(c + 16, a, len);
+				len += 16;
+				break;
+			}
+			/* fall through */
+		default:
+			len = ext8_wrap(c, nh, a, len);
+			break;
+		}
+		memcpy(a, c, len);
+	}
+	len = ipv6_wrap(c, PHONE6, FAR6, n ? chain[0] : IPPROTO_UDP, a, len);
+	return eth_wrap(out, ETH_P_IPV6, c, len);
+}
+
+START_TEST(ipv6_extension_headers_hit)
+{
+	static const uint8_t chain[] = { IPPROTO_HOPOPTS, IPPROTO_ROUTING,
+					 IPPROTO_DSTOPTS, IPPROTO_FRAGMENT };
+	static const uint8_t too_many[] = {
+		IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING,
+		IPPROTO_DSTOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS,
+		IPPROTO_DSTOPTS,
+	};
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX];
+	size_t n;
+
+	dp_add(b, FAR6, 30000, 0);
+	n = ext_chain(f, chain, 4, false);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	n = ext_chain(f, chain, 4, true); /* a 16-byte destination options */
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	n = ext_chain(f, chain + 3, 1, false); /* first fragment only */
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b, FAR6, 30000).packets, 3);
+
+	/* past the walk's bound: bulk, and counted as malformed */
+	n = ext_chain(f, too_many, 7, false);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	ck_assert_uint_eq(dp_stats(b).malformed, 1);
+}
+END_TEST
+
+START_TEST(vlan_tagged_hit)
+{
+	static const uint16_t one[] = { 0x8100 };
+	static const uint16_t qinq[] = { 0x88a8, 0x8100 };
+	static const uint16_t three[] = { 0x88a8, 0x8100, 0x8100 };
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX], ip[PB_MAX];
+	size_t n, iplen;
+
+	dp_add(b, FAR, 30000, 0);
+	iplen = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len) - 14;
+	memcpy(ip, f + 14, iplen);
+
+	n = eth_wrap_tags(f, one, 1, ETH_P_IP, ip, iplen);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	n = eth_wrap_tags(f, qinq, 2, ETH_P_IP, ip, iplen);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).packets, 2);
+
+	/* a third tag is past what we parse: not IP to us, bulk */
+	n = eth_wrap_tags(f, three, 3, ETH_P_IP, ip, iplen);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	ck_assert_uint_eq(dp_stats(b).udp, 2);
+}
+END_TEST
+
+START_TEST(udp_miss_is_bulk)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX];
+	struct voipq_stats s;
+	size_t n;
+
+	dp_add(b, FAR, 30000, 0);
+	/* neither port in the bitmap */
+	n = dp_udp4(f, PHONE, 4001, FAR, 30002, rtp, rtp_len);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	/* port bit set, address differs: the hash lookup misses */
+	n = dp_udp4(f, PHONE, 4001, "198.51.100.9", 30000, rtp, rtp_len);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	s = dp_stats(b);
+	ck_assert_uint_eq(s.udp, 2);
+	ck_assert_uint_eq(s.hits, 0);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).packets, 0);
+}
+END_TEST
+
+START_TEST(tcp_is_bulk)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX], t[PB_MAX], ip[PB_MAX];
+	static const uint8_t arp[28] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+	struct voipq_stats s;
+	size_t n;
+
+	dp_add(b, FAR, 30000, 0);
+	n = tcp_wrap(t, 4000, 30000, 1, 0, rtp, rtp_len);
+	n = ipv4_wrap(ip, PHONE, FAR, IPPROTO_TCP, t, n);
+	n = eth_wrap(f, ETH_P_IP, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	n = eth_wrap(f, 0x0806, arp, sizeof(arp));
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+
+	s = dp_stats(b);
+	ck_assert_uint_eq(s.packets, 2);
+	ck_assert_uint_eq(s.udp, 0);
+	ck_assert_uint_eq(s.hits, 0);
+	ck_assert_uint_eq(s.malformed, 0);
+}
+END_TEST
+
+START_TEST(non_first_fragment_is_bulk_and_counted)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX], u[PB_MAX], ip[PB_MAX], fr[PB_MAX];
+	struct voipq_stats s;
+	size_t n;
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add(b, FAR6, 30000, 0);
+	/* payload that looks like a matching UDP header: must not be read */
+	n = udp_wrap(u, 4000, 30000, rtp, rtp_len);
+
+	n = ipv4_wrap_opt(ip, PHONE, FAR, IPPROTO_UDP, 9, 185, 0, u, n);
+	n = eth_wrap(f, ETH_P_IP, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+
+	n = udp_wrap(u, 4000, 30000, rtp, rtp_len);
+	n = ipv6_frag_wrap(fr, IPPROTO_UDP, 9, 1480, 0, u, n);
+	n = ipv6_wrap(ip, PHONE6, FAR6, IPPROTO_FRAGMENT, fr, n);
+	n = eth_wrap(f, ETH_P_IPV6, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+
+	s = dp_stats(b);
+	ck_assert_uint_eq(s.frags, 2);
+	ck_assert_uint_eq(s.udp, 0);
+
+	/* the first fragment carries the ports: it matches */
+	n = udp_wrap(u, 4000, 30000, rtp, rtp_len);
+	n = ipv4_wrap_opt(ip, PHONE, FAR, IPPROTO_UDP, 9, 0x2000, 0, u, n);
+	n = eth_wrap(f, ETH_P_IP, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_stats(b).frags, 2);
+}
+END_TEST
+
+/* Cut @f at every length from @from short of the UDP header's end. */
+static unsigned int cut_everywhere(struct vq_bpf *b, const uint8_t *f,
+				   size_t from, size_t l4_end, size_t full)
+{
+	unsigned int runs = 0;
+
+	for (size_t len = from; len < l4_end; len++, runs++)
+		ck_assert_msg(dp_prio(b, f, len, 0) == 0,
+			      "frame cut at %zu of %zu was prioritised", len,
+			      full);
+	ck_assert_uint_eq(dp_prio(b, f, full, 0), VOICE_PRIO);
+	return runs;
+}
+
+/*
+ * BPF_PROG_TEST_RUN itself refuses an untagged IPv4 (IPv6) frame shorter
+ * than its IP header, so those cuts start after it; behind VLAN tags the
+ * kernel does not look, and every cut from the Ethernet header on is run.
+ */
+START_TEST(truncated_headers_never_prioritised)
+{
+	static const uint16_t qinq[] = { 0x88a8, 0x8100 };
+	static const uint16_t one[] = { 0x8100 };
+	static const uint8_t chain[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS,
+					 IPPROTO_FRAGMENT };
+	const size_t ext_end = 14 + 40 + 8 + 16 + 8 + 8;
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX], u[PB_MAX], ip[PB_MAX];
+	unsigned int runs = 0;
+	size_t n;
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add(b, FAR6, 30000, 0);
+
+	/* QinQ + IPv4 with 12 bytes of options */
+	n = udp_wrap(u, 4000, 30000, rtp, rtp_len);
+	n = ipv4_wrap_opt(ip, PHONE, FAR, IPPROTO_UDP, 1, 0, 12, u, n);
+	n = eth_wrap_tags(f, qinq, 2, ETH_P_IP, ip, n);
+	runs += cut_everywhere(b, f, 14, 14 + 8 + 32 + 8, n);
+
+	/* IPv6 behind three extension headers, tagged and not */
+	n = ext_chain(f, chain, 3, true);
+	runs += cut_everywhere(b, f, 14 + 40, ext_end, n);
+	memcpy(ip, f + 14, n - 14);
+	n = eth_wrap_tags(f, one, 1, ETH_P_IPV6, ip, n - 14);
+	runs += cut_everywhere(b, f, 14, ext_end + 4, n);
+
+	/* plain IPv4 */
+	n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len);
+	runs += cut_everywhere(b, f, 14 + 20, 14 + 20 + 8, n);
+
+	ck_assert_uint_ge(runs, 180);
+	ck_assert_uint_eq(dp_stats(b).malformed, runs);
+	ck_assert_uint_eq(dp_stats(b).hits, 4);
+}
+END_TEST
+
+START_TEST(malformed_ihl)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX], u[PB_MAX], ip[PB_MAX];
+	size_t n, un;
+
+	dp_add(b, FAR, 30000, 0);
+
+	n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len);
+	f[14] = 0x44; /* ihl 4: shorter than the fixed header */
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	f[14] = 0x65; /* version 6 under an IPv4 ethertype */
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+
+	/* ihl 15 (60 bytes) on a frame that ends before that */
+	un = udp_wrap(u, 4000, 30000, NULL, 0);
+	n = ipv4_wrap(ip, PHONE, FAR, IPPROTO_UDP, u, un);
+	n = eth_wrap(f, ETH_P_IP, ip, n);
+	f[14] = 0x4f;
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	ck_assert_uint_eq(dp_stats(b).malformed, 3);
+
+	/* ihl 6 with its 4 option bytes present: parsed, matched */
+	un = udp_wrap(u, 4000, 30000, rtp, rtp_len);
+	n = ipv4_wrap_opt(ip, PHONE, FAR, IPPROTO_UDP, 1, 0, 4, u, un);
+	n = eth_wrap(f, ETH_P_IP, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_stats(b).hits, 1);
+}
+END_TEST
+
+/* ---- DSCP --------------------------------------------------------------- */
+
+START_TEST(dscp_rewrite_checksum_valid_keeps_ecn)
+{
+	struct vq_bpf *b = dp_open(false);
+	static struct dp_result r;
+	uint8_t f[PB_MAX];
+	uint16_t before;
+	size_t n;
+
+	dp_add(b, FAR, 30000, VOIPQ_EP_DSCP_EF);
+	dp_add(b, FAR, 30001, 0);
+	dp_add(b, FAR6, 30000, VOIPQ_EP_DSCP_EF);
+
+	/* AF11 with ECT(1), and a valid header checksum */
+	n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len);
+	f[15] = 10 << 2 | 1;
+	pb_put16(f + 24, ip_csum(f + 14, 20));
+	before = f[24] << 8 | f[25];
+	ck_assert_uint_eq(ip_csum(f + 14, 20), 0);
+
+	dp_run(b, f, n, 0, &r);
+	ck_assert_uint_eq(r.priority, VOICE_PRIO);
+	ck_assert_uint_eq(r.out[15], VOIPQ_DSCP_EF << 2 | 1); /* EF, ECT(1) */
+	ck_assert_uint_eq(ip_csum(r.out + 14, 20), 0);       /* still valid */
+	ck_assert_uint_ne(r.out[24] << 8 | r.out[25], before);
+	/* nothing else changed */
+	r.out[15] = f[15];
+	r.out[24] = f[24];
+	r.out[25] = f[25];
+	ck_assert_mem_eq(r.out, f, n);
+
+	/* CE survives too */
+	f[15] = 3;
+	pb_put16(f + 24, 0);
+	pb_put16(f + 24, ip_csum(f + 14, 20));
+	dp_run(b, f, n, 0, &r);
+	ck_assert_uint_eq(r.out[15], VOIPQ_DSCP_EF << 2 | 3);
+	ck_assert_uint_eq(ip_csum(r.out + 14, 20), 0);
+
+	/* an entry without the flag: marked voice, DSCP untouched */
+	n = dp_udp4(f, PHONE, 4000, FAR, 30001, rtp, rtp_len);
+	f[15] = 10 << 2 | 1;
+	dp_run(b, f, n, 0, &r);
+	ck_assert_uint_eq(r.priority, VOICE_PRIO);
+	ck_assert_mem_eq(r.out, f, n);
+
+	/* IPv6: traffic class, flow label kept */
+	n = dp_udp6(f, PHONE6, 4000, FAR6, 30000, rtp, rtp_len);
+	f[14] = 0x60 | (10 << 2 | 2) >> 4;     /* tc = AF11 | ECT(0) */
+	f[15] = ((10 << 2 | 2) & 0xf) << 4 | 0xa; /* flow label 0xabcde */
+	f[16] = 0xbc;
+	f[17] = 0xde;
+	dp_run(b, f, n, 0, &r);
+	ck_assert_uint_eq(r.priority, VOICE_PRIO);
+	ck_assert_uint_eq((r.out[14] & 0xf) << 4 | r.out[15] >> 4,
+			  VOIPQ_DSCP_EF << 2 | 2);
+	ck_assert_uint_eq(r.out[14] >> 4, 6);
+	ck_assert_uint_eq((r.out[15] & 0xf) << 16 | r.out[16] << 8 | r.out[17],
+			  0xabcde);
+	ck_assert_uint_eq(dp_stats(b).dscp_rewritten, 3);
+}
+END_TEST
+
+/* ---- RTP statistics ----------------------------------------------------- */
+
+/* One RTP packet through both the classifier and the reference. */
+static void feed_both(struct vq_bpf *b, struct vq_rtp_stream *ref,
+		      const char *dst, uint16_t dport, uint8_t pt, uint16_t seq,
+		      uint32_t ts, uint32_t ssrc, uint64_t arrival)
+{
+	uint8_t f[PB_MAX], r[256];
+	struct vq_rtp_hdr h;
+	size_t rl = dp_rtp(r, pt, seq, ts, ssrc), n;
+
+	n = dp_udp4(f, PHONE, 4000, dst, dport, r, rl);
+	dp_prio(b, f, n, arrival);
+	if (ref) {
+		ck_assert_int_eq(vq_rtp_parse(r, rl, &h), 0);
+		vq_rtp_stream_update(ref, &h, arrival);
+	}
+}
+
+static void assert_seq_matches(const struct voipq_ep_val *v,
+			       const struct vq_rtp_stream *ref)
+{
+	ck_assert_uint_eq(v->ssrc, ref->ssrc);
+	ck_assert_uint_eq(v->rtp_received, ref->received);
+	ck_assert_uint_eq(v->base_seq, ref->base_seq);
+	ck_assert_uint_eq(v->ext_max_seq, ref->cycles + ref->max_seq);
+}
+
+START_TEST(rtp_sequence_gap_counts_loss)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_rtp_stream ref;
+	struct voipq_ep_val v;
+	uint64_t expected;
+	int i = 0;
+
+	dp_add(b, FAR, 30000, 0);
+	vq_rtp_stream_init(&ref, 0x5151, 8000);
+	/* across the 16-bit wrap, with 2 and 3 never arriving */
+	for (uint32_t s = 65530; s < 65536 + 10; s++, i++) {
+		if (s == 65536 + 2 || s == 65536 + 3)
+			continue;
+		feed_both(b, &ref, FAR, 30000, 8, (uint16_t)s, 160u * i,
+			  0x5151, 1000 * MS + 20 * MS * i);
+	}
+	v = dp_val(b, FAR, 30000);
+	assert_seq_matches(&v, &ref);
+	expected = (uint64_t)v.ext_max_seq - v.base_seq + 1;
+	ck_assert_uint_eq(expected, 16);
+	ck_assert_uint_eq(expected - v.rtp_received, 2);
+	ck_assert_int_eq(vq_rtp_lost(&ref), 2);
+
+	/* RTCP on the same port (RFC 5761) is not RTP: not counted */
+	feed_both(b, NULL, FAR, 30000, 200, 11, 0, 0x5151, 2000 * MS);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).rtp_received, 14);
+
+	/* a new SSRC restarts the statistics */
+	feed_both(b, NULL, FAR, 30000, 8, 7, 0, 0x6262, 2100 * MS);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.ssrc, 0x6262);
+	ck_assert_uint_eq(v.rtp_received, 1);
+	ck_assert_uint_eq(v.base_seq, 7);
+	ck_assert_uint_eq(v.ext_max_seq, 7);
+}
+END_TEST
+
+/* A deterministic generator, so a failure can be replayed. */
+static uint32_t lcg(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+/*
+ * BPF_PROG_TEST_RUN has no controllable clock, so this classifier is
+ * loaded with clock_from_tstamp and each packet's arrival is put in
+ * skb->tstamp. The classifier keeps J * 16 in integers (RFC 3550 A.8's own
+ * form), the reference a double: each step rounds by at most half a
+ * sixteenth and old errors decay by 15/16, so the two differ by at most
+ * 0.5 clock units, whatever the stream.
+ */
+START_TEST(rtp_jitter_matches_reference)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_rtp_stream a, vd;
+	struct vq_bpf_policy video = {
+		.rate_bps = 100000000, .burst = 100000000, .clock_rate = 90000,
+	};
+	struct voipq_ep_val v;
+	uint32_t seed = 12345;
+	uint64_t t = 5000 * MS;
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add_policy(b, FAR, 30002, &video);
+	vq_rtp_stream_init(&a, 0xa0d10, 8000);
+	vq_rtp_stream_init(&vd, 0x1de0, 90000);
+
+	for (int i = 0; i < 600; i++) {
+		/* 20 ms audio with 0..12 ms of network jitter */
+		uint64_t arr = t + 20 * MS * i + lcg(&seed) % (12 * MS);
+		uint16_t seq = (uint16_t)(65000 + i); /* wraps at i = 536 */
+		uint32_t ts = 0xfffff000u + 160u * i; /* so does the timestamp */
+
+		feed_both(b, &a, FAR, 30000, 8, seq, ts, 0xa0d10, arr);
+		/* ~30 fps video on a 90 kHz clock, 0..40 ms of jitter */
+		arr = t + 33333333ull * i + lcg(&seed) % (40 * MS);
+		feed_both(b, &vd, FAR, 30002, 96, (uint16_t)(100 + i),
+			  3000u * i, 0x1de0, arr);
+	}
+
+	v = dp_val(b, FAR, 30000);
+	assert_seq_matches(&v, &a);
+	/* E|D| of two uniform 0..12 ms delays is 4 ms: 32 units at 8 kHz */
+	ck_assert_double_gt(a.jitter, 20.0);
+	ck_assert_double_eq_tol(v.jitter_q4 / 16.0, a.jitter, 0.5);
+
+	v = dp_val(b, FAR, 30002);
+	assert_seq_matches(&v, &vd);
+	ck_assert_double_gt(vd.jitter, 500.0);
+	ck_assert_double_eq_tol(v.jitter_q4 / 16.0, vd.jitter, 0.5);
+}
+END_TEST
+
+START_TEST(rtp_paced_stream_has_zero_jitter)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct voipq_ep_val v;
+
+	dp_add(b, FAR, 30000, 0);
+	for (int i = 0; i < 100; i++)
+		feed_both(b, NULL, FAR, 30000, 0, 100 + i, 160u * i, 7,
+			  3000 * MS + 20 * MS * i);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.rtp_received, 100);
+	ck_assert_uint_eq(v.jitter_q4, 0);
+}
+END_TEST
+
+/* ---- budget ------------------------------------------------------------- */
+
+START_TEST(token_bucket_demotes_excess)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_bpf_policy pol = {
+		.rate_bps = 1000, .burst = 0, .clock_rate = 8000,
+	};
+	uint8_t f[PB_MAX];
+	size_t n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len);
+	uint64_t t = 10000 * MS;
+	struct voipq_ep_val v;
+
+	pol.burst = 3 * n; /* three frames' worth */
+	dp_add_policy(b, FAR, 30000, &pol);
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(dp_prio(b, f, n, t), VOICE_PRIO);
+	ck_assert_uint_eq(dp_prio(b, f, n, t), 0);
+	ck_assert_uint_eq(dp_prio(b, f, n, t), 0);
+
+	/* one frame's worth of time refills one frame */
+	t += n * 1000000000ull / pol.rate_bps;
+	ck_assert_uint_eq(dp_prio(b, f, n, t), VOICE_PRIO);
+	ck_assert_uint_eq(dp_prio(b, f, n, t), 0);
+
+	/* a long silence refills to the burst, not beyond */
+	t += 3600 * 1000 * MS;
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(dp_prio(b, f, n, t), VOICE_PRIO);
+	ck_assert_uint_eq(dp_prio(b, f, n, t), 0);
+
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.packets, 11);
+	ck_assert_uint_eq(v.demoted, 4);
+	ck_assert_uint_eq(dp_stats(b).demoted, 4);
+	ck_assert_uint_eq(dp_stats(b).hits, 11);
+}
+END_TEST
+
+Suite *datapath_suite(void)
+{
+	Suite *s = suite_create("datapath");
+	TCase *tc;
+
+	tc = tcase_create("match");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, ipv4_hit_by_destination);
+	tcase_add_test(tc, ipv4_hit_by_source);
+	tcase_add_test(tc, ipv6_hit);
+	tcase_add_test(tc, ipv6_extension_headers_hit);
+	tcase_add_test(tc, vlan_tagged_hit);
+	tcase_add_test(tc, udp_miss_is_bulk);
+	tcase_add_test(tc, tcp_is_bulk);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("robustness");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, non_first_fragment_is_bulk_and_counted);
+	tcase_add_test(tc, truncated_headers_never_prioritised);
+	tcase_add_test(tc, malformed_ihl);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dscp");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, dscp_rewrite_checksum_valid_keeps_ecn);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rtp");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, rtp_sequence_gap_counts_loss);
+	tcase_add_test(tc, rtp_jitter_matches_reference);
+	tcase_add_test(tc, rtp_paced_stream_has_zero_jitter);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("budget");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, token_bucket_demotes_excess);
+	suite_add_tcase(s, tc);
+	return s;
+}
