@@ -91,6 +91,17 @@ int ns_up(const char *dev)
 	return talk(nlh);
 }
 
+int ns_del(const char *dev)
+{
+	char buf[VQ_NL_REQLEN];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh;
+
+	nlh = msg(buf, RTM_DELLINK, 0, sizeof(*ifi), (void **)&ifi);
+	ifi->ifi_index = ns_ifindex(dev);
+	return talk(nlh);
+}
+
 int ns_addr(const char *dev, const char *ip4, int plen)
 {
 	char buf[VQ_NL_REQLEN];
@@ -249,16 +260,11 @@ int ns_qdisc_count(const char *dev)
 
 bool ns_has_qdisc(const char *kind)
 {
-	char buf[VQ_NL_REQLEN];
-	struct ifinfomsg *ifi;
-	struct nlmsghdr *nlh;
 	bool has;
 
 	ck_assert_int_eq(ns_veth("probe0", "probe1"), 0);
 	has = qdisc_add("probe0", TC_H_ROOT, 0x70000, kind, NULL, 0) == 0;
-	nlh = msg(buf, RTM_DELLINK, 0, sizeof(*ifi), (void **)&ifi);
-	ifi->ifi_index = ns_ifindex("probe0");
-	ck_assert_int_eq(talk(nlh), 0);
+	ck_assert_int_eq(ns_del("probe0"), 0);
 	return has;
 }
 

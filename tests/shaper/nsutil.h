@@ -21,6 +21,7 @@ void ns_fresh(void);
 
 int ns_veth(const char *a, const char *b);
 int ns_up(const char *dev);
+int ns_del(const char *dev);
 int ns_addr(const char *dev, const char *ip4, int plen);
 /* A permanent neighbour on @dev: @ip4 is at @peer's MAC address. */
 int ns_neigh(const char *dev, const char *ip4, const char *peer);

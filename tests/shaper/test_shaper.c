@@ -478,6 +478,36 @@ START_TEST(kernel_extack_message_is_surfaced)
 }
 END_TEST
 
+START_TEST(no_permission_says_run_as_root)
+{
+	struct vq_shaper_config c = cfg("20mbit", NULL, VQ_DOWN_NONE);
+	struct vq_shaper_state st = { 0 };
+	int ret;
+
+	/* the namespace stays; this process loses CAP_NET_ADMIN in it */
+	ck_assert_int_eq(setresgid(65534, 65534, 65534), 0);
+	ck_assert_int_eq(setresuid(65534, 65534, 65534), 0);
+	ret = vq_shaper_setup(&c, &st, err, sizeof(err));
+	ck_assert_msg(ret == -EPERM, "%d %s", ret, err);
+	ck_assert_msg(strstr(err, "run as root"), "%s", err);
+	ck_assert_msg(strstr(err, "wan0"), "%s", err);
+}
+END_TEST
+
+START_TEST(teardown_copes_with_things_already_gone)
+{
+	struct vq_shaper_config c = cfg("20mbit", "100mbit", VQ_DOWN_IFB);
+	struct vq_shaper_state st = { 0 };
+
+	setup_ok(&c, &st);
+	/* someone deleted the WAN (a PPP link going down) and the IFB */
+	ck_assert_int_eq(ns_del("ifb-wan0"), 0);
+	ck_assert_int_eq(ns_del("wan0"), 0);
+	ck_assert_msg(vq_shaper_teardown(&st, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(st.wan, "");
+}
+END_TEST
+
 /* ---- the hand-off from the classifier --------------------------------- */
 
 START_TEST(skb_priority_1_10_lands_in_the_voice_class)
@@ -536,9 +566,11 @@ static Suite *shaper_suite(void)
 	tcase_add_test(td, teardown_leaves_what_others_made_alone);
 	tcase_add_test(td, teardown_of_a_restarted_agent_keeps_the_ifb_it_did_not_make);
 	tcase_add_test(td, state_file_survives_a_restart_and_drives_teardown);
+	tcase_add_test(td, teardown_copes_with_things_already_gone);
 	tcase_add_test(errs, missing_interface_is_enodev_with_a_hint);
 	tcase_add_test(errs, absurd_or_missing_rate_is_einval);
 	tcase_add_test(errs, kernel_extack_message_is_surfaced);
+	tcase_add_test(errs, no_permission_says_run_as_root);
 	tcase_add_test(func, skb_priority_1_10_lands_in_the_voice_class);
 	return s;
 }
