@@ -17,6 +17,7 @@ Suite *analyze_suite(void);
 Suite *live_suite(void);
 Suite *ctl_suite(void);
 Suite *dedup_suite(void);
+Suite *route_suite(void);
 Suite *sdp_suite(void);
 Suite *sip_suite(void);
 Suite *rate_suite(void);
@@ -35,6 +36,7 @@ static Suite *(*const vq_suites[])(void) = {
 	live_suite,
 	ctl_suite,
 	dedup_suite,
+	route_suite,
 	sdp_suite,
 	sip_suite,
 	rate_suite,
