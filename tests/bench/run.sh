@@ -22,6 +22,10 @@ valgrind --tool=callgrind --toggle-collect=feed_all \
 ir=$(awk '/^summary:/ { print $2 }' "$out/callgrind.sip")
 emit "BENCH sip_learn_instr_per_msg $((ir / (mixes * 13))) instr target <= 25000"
 
+# The BPF classifier: ns per packet over an empty tc program (needs root;
+# prints why when skipped).
+"$bin/bench_bpf" | tee -a "$lines"
+
 # Collect into JSON, checking each figure against its target.
 awk '
 BEGIN { print "{\"benchmarks\":["; n = 0 }
