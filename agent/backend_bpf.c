@@ -609,10 +609,11 @@ int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 	port_ref(b, ep->port);
 	if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST)) {
 		err = -errno;
-		port_unref(b, ep->port);
-		if (err == -EEXIST) /* raced with another writer */
+		/* raced with another writer: the entry exists, keep the ref */
+		if (err == -EEXIST)
 			return bpf_map_update_elem(fd, &key, &val, BPF_ANY) ?
 			       -errno : 0;
+		port_unref(b, ep->port);
 		pr_warn("program endpoint %s: %s\n",
 			vq_endpoint_str(ep, buf, sizeof(buf)), strerror(-err));
 		return err;
