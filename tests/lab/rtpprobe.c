@@ -6,10 +6,11 @@
  * CLOCK_MONOTONIC), loss and jitter with the agent's own RFC 3550 code,
  * and a G.107 MOS with the measured delay.
  *
- *   rtpprobe send ADDR PORT [--src-port P] [--count N] [--pps R] [--size B]
- *   rtpprobe recv PORT [--count N] [--timeout S] [--json]
+ *   rtpprobe PORT [--peer ADDR:PORT] [--count N] [--pps R] [--size B]
+ *                 [--delay MS] [--timeout S] [--json]
  *
- * Both stop by themselves: after N packets, or S seconds.
+ * One socket sends and receives, as a phone's symmetric RTP does. It stops
+ * by itself: after N packets each way, or S seconds past the start.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,81 +71,6 @@ static int resolve(const char *host, const char *port, struct sockaddr_storage *
 	return 0;
 }
 
-static int do_send(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "src-port", required_argument, NULL, 's' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "pps", required_argument, NULL, 'r' },
-		{ "size", required_argument, NULL, 'b' },
-		{ 0 },
-	};
-	unsigned int count = 500, pps = 50, size = RTP_HDR + 160, sport = 0;
-	struct sockaddr_storage dst, src = { 0 };
-	socklen_t dlen;
-	uint8_t pkt[MAX_PKT] = { 0 };
-	uint64_t start, next, step;
-	int c, fd;
-
-	while ((c = getopt_long(argc, argv, "s:n:r:b:", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': sport = (unsigned int)atoi(optarg); break;
-		case 'n': count = (unsigned int)atoi(optarg); break;
-		case 'r': pps = (unsigned int)atoi(optarg); break;
-		case 'b': size = (unsigned int)atoi(optarg); break;
-		default: return 2;
-		}
-	}
-	if (optind + 2 != argc || !pps || size < RTP_HDR + 8 || size > MAX_PKT ||
-	    count > 1000000) {
-		fprintf(stderr, "usage: rtpprobe send ADDR PORT [--src-port P] "
-				"[--count N] [--pps R] [--size B (20-1500)]\n");
-		return 2;
-	}
-	if (resolve(argv[optind], argv[optind + 1], &dst, &dlen))
-		return 1;
-	fd = socket(dst.ss_family, SOCK_DGRAM, 0);
-	if (fd < 0) {
-		perror("rtpprobe: socket");
-		return 1;
-	}
-	if (sport) {
-		src.ss_family = dst.ss_family;
-		if (dst.ss_family == AF_INET)
-			((struct sockaddr_in *)&src)->sin_port = htons((uint16_t)sport);
-		else
-			((struct sockaddr_in6 *)&src)->sin6_port = htons((uint16_t)sport);
-		if (bind(fd, (struct sockaddr *)&src, dlen)) {
-			perror("rtpprobe: bind source port");
-			return 1;
-		}
-	}
-
-	pkt[0] = 0x80;
-	pkt[1] = 8; /* PCMA */
-	put_be32(pkt + 8, 0x766f6970); /* SSRC "voip" */
-	step = 1000000000ull / pps;
-	start = next = now_ns();
-	for (unsigned int i = 0; i < count; i++) {
-		uint64_t t;
-
-		while ((t = now_ns()) < next) {
-			struct timespec ts = { 0, (long)(next - t) };
-
-			nanosleep(&ts, NULL);
-		}
-		put_be16(pkt + 2, (uint16_t)i);
-		put_be32(pkt + 4, i * 8000 / pps);
-		memcpy(pkt + RTP_HDR, &t, sizeof(t));
-		if (sendto(fd, pkt, size, 0, (struct sockaddr *)&dst, dlen) < 0 &&
-		    errno != ENOBUFS && errno != ECONNREFUSED)
-			perror("rtpprobe: sendto");
-		next = start + (i + 1) * step;
-	}
-	close(fd);
-	return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -152,33 +78,77 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int do_recv(int argc, char **argv)
+static void send_one(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
+		     unsigned int i, unsigned int pps, unsigned int size)
+{
+	uint8_t pkt[MAX_PKT] = { 0 };
+	uint64_t t = now_ns();
+
+	pkt[0] = 0x80;
+	pkt[1] = 8; /* PCMA */
+	put_be16(pkt + 2, (uint16_t)i);
+	put_be32(pkt + 4, i * 8000 / pps);
+	put_be32(pkt + 8, 0x766f6970); /* SSRC "voip" */
+	memcpy(pkt + RTP_HDR, &t, sizeof(t));
+	if (sendto(fd, pkt, size, 0, (const struct sockaddr *)dst, dlen) < 0 &&
+	    errno != ENOBUFS && errno != ECONNREFUSED)
+		perror("rtpprobe: sendto");
+}
+
+/*
+ * One socket, like a phone's symmetric RTP: bound to PORT, it receives the
+ * peer's stream and, with --peer, sends its own from the same port.
+ */
+static int do_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "peer", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "pps", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 'b' },
+		{ "delay", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ 0 },
 	};
-	unsigned int count = 500, timeout = 30, n = 0;
+	unsigned int count = 500, pps = 50, size = RTP_HDR + 160, timeout = 30;
+	unsigned int delay_ms = 0, n = 0, sent = 0;
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_storage peer;
+	socklen_t plen = 0;
 	struct vq_rtp_stream rs;
 	struct vq_rtp_hdr h;
 	uint8_t pkt[MAX_PKT];
-	uint64_t *owd, deadline;
+	uint64_t *owd, deadline, start, step;
 	bool json = false, started = false;
 	int c, fd, off = 0;
 
-	while ((c = getopt_long(argc, argv, "n:t:j", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:n:r:b:d:t:j", opts, NULL)) != -1) {
 		switch (c) {
+		case 'p': {
+			char host[64], *colon = strrchr(optarg, ':');
+
+			if (!colon || (size_t)(colon - optarg) >= sizeof(host))
+				return 2;
+			memcpy(host, optarg, (size_t)(colon - optarg));
+			host[colon - optarg] = '\0';
+			if (resolve(host, colon + 1, &peer, &plen))
+				return 2;
+			break;
+		}
 		case 'n': count = (unsigned int)atoi(optarg); break;
+		case 'r': pps = (unsigned int)atoi(optarg); break;
+		case 'b': size = (unsigned int)atoi(optarg); break;
+		case 'd': delay_ms = (unsigned int)atoi(optarg); break;
 		case 't': timeout = (unsigned int)atoi(optarg); break;
 		case 'j': json = true; break;
 		default: return 2;
 		}
 	}
-	if (optind + 1 != argc || !count || count > 1000000 || !timeout) {
-		fprintf(stderr, "usage: rtpprobe recv PORT [--count N] [--timeout S] [--json]\n");
+	if (optind + 1 != argc || !count || count > 1000000 || !timeout ||
+	    !pps || pps > 10000 || size < RTP_HDR + 8 || size > MAX_PKT) {
+		fprintf(stderr, "usage: rtpprobe PORT [--peer ADDR:PORT] [--count N] "
+				"[--pps R] [--size B] [--delay MS] [--timeout S] [--json]\n");
 		return 2;
 	}
 	owd = calloc(count, sizeof(*owd));
@@ -192,31 +162,50 @@ static int do_recv(int argc, char **argv)
 		perror("rtpprobe: bind");
 		return 1;
 	}
-	/* Ready: the lab waits for this line before starting the sender. */
+	/* An IPv4 peer through a dual-stack socket: v4-mapped. */
+	if (plen && peer.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&peer;
+		struct sockaddr_in6 m = { .sin6_family = AF_INET6, .sin6_port = in->sin_port };
+
+		m.sin6_addr.s6_addr[10] = m.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&m.sin6_addr.s6_addr[12], &in->sin_addr, 4);
+		memcpy(&peer, &m, sizeof(m));
+		plen = sizeof(m);
+	}
+	/* Ready: the lab waits for this line before it starts the flood. */
 	printf("ready\n");
 	fflush(stdout);
 
-	deadline = now_ns() + (uint64_t)timeout * 1000000000ull;
-	while (n < count) {
+	step = 1000000000ull / pps;
+	start = now_ns() + (uint64_t)delay_ms * 1000000ull;
+	deadline = start + (uint64_t)timeout * 1000000000ull;
+	for (;;) {
+		uint64_t t = now_ns(), next = start + sent * step, sent_ns;
+		int wait_ms = plen && sent < count
+				      ? (next > t ? (int)((next - t) / 1000000) : 0)
+				      : (int)((deadline - t) / 1000000 + 1);
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		uint64_t t = now_ns(), sent;
 		ssize_t len;
 
-		if (t >= deadline)
+		if (t >= deadline || (n >= count && (!plen || sent >= count)))
 			break;
-		if (poll(&pfd, 1, (int)((deadline - t) / 1000000 + 1)) <= 0)
+		if (plen && sent < count && t >= next) {
+			send_one(fd, &peer, plen, sent++, pps, size);
+			continue;
+		}
+		if (poll(&pfd, 1, wait_ms) <= 0)
 			continue;
 		len = recv(fd, pkt, sizeof(pkt), 0);
 		t = now_ns();
-		if (len < RTP_HDR + 8 || vq_rtp_parse(pkt, (size_t)len, &h))
+		if (len < RTP_HDR + 8 || vq_rtp_parse(pkt, (size_t)len, &h) || n >= count)
 			continue;
 		if (!started) {
 			vq_rtp_stream_init(&rs, h.ssrc, 8000);
 			started = true;
 		}
 		vq_rtp_stream_update(&rs, &h, t);
-		memcpy(&sent, pkt + RTP_HDR, sizeof(sent));
-		owd[n++] = t > sent ? t - sent : 0;
+		memcpy(&sent_ns, pkt + RTP_HDR, sizeof(sent_ns));
+		owd[n++] = t > sent_ns ? t - sent_ns : 0;
 	}
 	close(fd);
 
@@ -225,19 +214,19 @@ static int do_recv(int argc, char **argv)
 		double p50 = n ? (double)owd[n / 2] / 1e6 : 0;
 		double p99 = n ? (double)owd[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1e6 : 0;
 		double maxd = n ? (double)owd[n - 1] / 1e6 : 0;
-		/* Loss against what the sender was asked to send, not just gaps. */
+		/* Loss against what the peer was asked to send, not just gaps. */
 		double loss = 100.0 * (double)(count - n) / (double)count;
 		double jit = started ? vq_rtp_jitter_ms(&rs) : 0;
 		struct vq_codec_impairment ci = vq_codec_impairment("PCMA");
 		double mos = vq_emodel_mos(vq_emodel_r(p50 + 2 * jit, loss, &ci));
 
 		if (json)
-			printf("{\"sent\":%u,\"received\":%u,\"loss_pct\":%.3f,"
+			printf("{\"expected\":%u,\"received\":%u,\"loss_pct\":%.3f,"
 			       "\"owd_p50_ms\":%.3f,\"owd_p99_ms\":%.3f,"
 			       "\"owd_max_ms\":%.3f,\"jitter_ms\":%.3f,\"mos\":%.2f}\n",
 			       count, n, loss, p50, p99, maxd, jit, mos);
 		else
-			printf("sent=%u received=%u loss_pct=%.3f owd_p50_ms=%.3f "
+			printf("expected=%u received=%u loss_pct=%.3f owd_p50_ms=%.3f "
 			       "owd_p99_ms=%.3f owd_max_ms=%.3f jitter_ms=%.3f mos=%.2f\n",
 			       count, n, loss, p50, p99, maxd, jit, mos);
 	}
@@ -247,11 +236,12 @@ static int do_recv(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "send"))
-		return do_send(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "recv"))
-		return do_recv(argc - 1, argv + 1);
-	fprintf(stderr, "usage: rtpprobe send ADDR PORT [...] | rtpprobe recv PORT [...]\n"
-			"A paced RTP-like stream and its receiver: loss, one-way delay, jitter, MOS.\n");
-	return argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? 0 : 2;
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: rtpprobe PORT [--peer ADDR:PORT] [--count N] [--pps R] "
+		       "[--size B] [--delay MS] [--timeout S] [--json]\n"
+		       "A voice-like RTP stream on one socket: sends to --peer from PORT\n"
+		       "and measures what arrives on PORT: loss, one-way delay, jitter, MOS.\n");
+		return 0;
+	}
+	return do_run(argc, argv);
 }

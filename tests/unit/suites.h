@@ -18,6 +18,7 @@ Suite *live_suite(void);
 Suite *ctl_suite(void);
 Suite *dedup_suite(void);
 Suite *route_suite(void);
+Suite *config_suite(void);
 Suite *sdp_suite(void);
 Suite *sip_suite(void);
 Suite *rate_suite(void);
@@ -37,6 +38,7 @@ static Suite *(*const vq_suites[])(void) = {
 	ctl_suite,
 	dedup_suite,
 	route_suite,
+	config_suite,
 	sdp_suite,
 	sip_suite,
 	rate_suite,

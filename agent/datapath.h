@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The router's datapath as one thing to bring up and down: the shaper's
+ * HTB trees (upstream on the WAN egress, downstream on an IFB fed from the
+ * WAN ingress or on a LAN egress) and the classifier on each shaped egress.
+ * voipqd and the lab tools use it, so the lab tests what the daemon runs.
+ *
+ * What was set up is saved in a state file, so that a restarted agent
+ * re-adopts it and a stop removes exactly that (DESIGN.md decision 6).
+ */
+#ifndef VOIPQ_DATAPATH_H
+#define VOIPQ_DATAPATH_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend_bpf.h"
+#include "shaper.h"
+
+struct vq_dp_cfg {
+	struct vq_shaper_config shaper;
+	bool shape;               /* false: classify only, no HTB trees */
+	const char *pin_dir;      /* NULL: VOIPQ_PIN_DIR */
+	uint32_t max_endpoints;
+	bool dscp_ef;             /* mark upstream voice EF */
+	const char *state_path;   /* NULL: no state file */
+};
+
+struct vq_dp {
+	struct vq_bpf *bpf;
+	struct vq_shaper_state shaper;
+	bool dscp_ef;
+	unsigned int n_attached;
+	char attached[2][IFNAMSIZ]; /* WAN, then the downstream device */
+	char state_path[256];
+};
+
+/* Bring it all up (idempotent: re-running adopts what is there). */
+int vq_dp_up(struct vq_dp **out, const struct vq_dp_cfg *cfg, char *err,
+	     size_t errlen);
+
+/*
+ * Open what an earlier vq_dp_up left (pins and state file) without
+ * changing anything: for tools and for a restarted daemon.
+ */
+int vq_dp_adopt(struct vq_dp **out, const char *pin_dir,
+		const char *state_path, char *err, size_t errlen);
+
+/*
+ * @keep: leave everything in place (the datapath keeps classifying with
+ * its current entries, fail open). Otherwise detach, tear down the trees
+ * and remove the pins and the state file.
+ */
+int vq_dp_down(struct vq_dp *dp, bool keep, char *err, size_t errlen);
+
+/* Program one endpoint with a budget sized from its codec. */
+int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
+		 const struct vq_codec *codec, uint8_t media, bool upstream_ef,
+		 uint32_t flags, uint64_t cookie);
+int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep);
+
+#endif

@@ -1,0 +1,886 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * voipqd: the router daemon. It snoops SIP on the WAN and LAN interfaces,
+ * learns every call's media endpoints, and programs the datapath so that
+ * those packets are served first; it answers voipqctl on a unix socket.
+ *
+ * One thread, one epoll loop: a capture fd per interface, a signalfd for
+ * SIGHUP (reload) and SIGTERM/SIGINT (stop), a 1 s timerfd for expiry, and
+ * the control socket. Teardown runs in the reverse order of setup; with
+ * --keep-datapath (or after kill -9) the datapath stays as it is and keeps
+ * classifying: it never depends on the daemon being alive.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "config.h"
+#include "ctl.h"
+#include "datapath.h"
+#include "dedup.h"
+#include "dialog.h"
+#include "emodel.h"
+#include "log.h"
+#include "rate.h"
+#include "route.h"
+
+#define MAX_IFS (1 + VQ_MAX_LAN)
+#define NSEC_PER_SEC 1000000000ull
+
+struct iface {
+	char name[IF_NAMESIZE];
+	struct vq_capture *cap;
+};
+
+/* What the daemon knows of an endpoint it programmed, for the views. */
+struct flow_info {
+	struct vq_media_ep mep;
+	char call_id[VQ_CALLID_LEN];
+	bool is_static;
+	uint64_t added_ns;
+	struct flow_info *next;
+};
+
+struct daemon {
+	struct vq_config cfg;
+	const char *cfg_path;
+	struct vq_tracker *trk;
+	struct vq_decoder *dec;
+	struct iface ifs[MAX_IFS];
+	unsigned int n_ifs;
+	struct vq_dedup dedup;
+	struct vq_dp *dp;
+	struct vq_ctl *ctl;
+	int epfd, sigfd, timerfd;
+	bool running, keep_datapath;
+	uint64_t started_ns;
+	struct flow_info *flows;
+	unsigned int n_flows;
+	uint64_t backend_errors;
+	uint64_t learn_ns_max;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* --- learning → datapath ------------------------------------------------ */
+
+static struct flow_info *flow_find(struct daemon *d, const struct vq_endpoint *ep)
+{
+	for (struct flow_info *f = d->flows; f; f = f->next)
+		if (vq_endpoint_eq(&f->mep.ep, &ep[0]))
+			return f;
+	return NULL;
+}
+
+static void flow_forget(struct daemon *d, const struct vq_endpoint *ep)
+{
+	for (struct flow_info **pp = &d->flows; *pp; pp = &(*pp)->next) {
+		if (vq_endpoint_eq(&(*pp)->mep.ep, ep)) {
+			struct flow_info *f = *pp;
+
+			*pp = f->next;
+			free(f);
+			d->n_flows--;
+			return;
+		}
+	}
+}
+
+static uint64_t cookie_of(const char *call_id)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *call_id; call_id++)
+		h = (h ^ (uint8_t)*call_id) * 1099511628211ull;
+	return h;
+}
+
+static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
+{
+	struct daemon *d = ctx;
+	const struct vq_media_ep *mep = ev->mep;
+	struct flow_info *f = flow_find(d, &mep->ep);
+	char buf[VQ_ADDRSTRLEN + 8];
+	int ret = 0;
+
+	if (ev->type == VQ_EP_REMOVED) {
+		if (f && f->is_static)
+			return 0; /* a static rule outlives the call */
+		if (d->dp)
+			ret = vq_dp_ep_del(d->dp, &mep->ep);
+		flow_forget(d, &mep->ep);
+		pr_info("flow removed %s (%s, call %s)\n",
+			vq_endpoint_str(&mep->ep, buf, sizeof(buf)), ev->reason,
+			ev->dialog.call_id);
+		return ret == -ENOENT ? 0 : ret;
+	}
+	if (d->dp)
+		ret = vq_dp_ep_add(d->dp, &mep->ep, &mep->codec, mep->media, true,
+				   0, cookie_of(ev->dialog.call_id));
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		f->next = d->flows;
+		d->flows = f;
+		d->n_flows++;
+		f->added_ns = now_ns();
+	}
+	if (!f->is_static) {
+		f->mep = *mep;
+		snprintf(f->call_id, sizeof(f->call_id), "%s", ev->dialog.call_id);
+	}
+	if (ev->type == VQ_EP_ADDED) {
+		uint64_t lat = now_ns() - ev->ts_ns;
+
+		if (lat > d->learn_ns_max && lat < 10 * NSEC_PER_SEC)
+			d->learn_ns_max = lat;
+	}
+	pr_info("flow %s %s (%s %s, call %s)\n", vq_ep_event_str(ev->type),
+		vq_endpoint_str(&mep->ep, buf, sizeof(buf)),
+		vq_ep_kind_str(mep->kind), ev->reason, ev->dialog.call_id);
+	if (ret)
+		d->backend_errors++;
+	return ret;
+}
+
+static const struct vq_tracker_ops tracker_ops = { .ep_event = on_ep_event };
+
+static void on_sip(void *ctx, const struct vq_pkt_meta *m, const uint8_t *data,
+		   size_t len)
+{
+	struct daemon *d = ctx;
+
+	if (vq_dedup_seen(&d->dedup, data, len, m->ts_ns))
+		return;
+	vq_tracker_input(d->trk, data, len, m->ts_ns);
+}
+
+static const struct vq_pkt_ops pkt_ops = { .sip = on_sip };
+
+/* --- control socket views ----------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+static void add_u64(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static json_object *view_status(struct daemon *d)
+{
+	const struct vq_tracker_stats *ts = vq_tracker_stats(d->trk);
+	const struct vq_pkt_stats *ps = vq_decoder_stats(d->dec);
+	const struct vq_epset_stats *es = vq_epset_stats(vq_tracker_epset(d->trk));
+	json_object *o = json_object_new_object(), *ifs = json_object_new_array();
+	json_object *c = json_object_new_object(), *att = json_object_new_array();
+	char rate[32];
+	struct voipq_stats bs = { 0 };
+
+	for (unsigned int i = 0; i < d->n_ifs; i++) {
+		json_object *i_o = json_object_new_object();
+
+		add_str(i_o, "name", d->ifs[i].name);
+		add_str(i_o, "role", i == 0 ? "wan" : "lan");
+		add_u64(i_o, "capture_drops", vq_capture_drops(d->ifs[i].cap));
+		json_object_array_add(ifs, i_o);
+	}
+	json_object_object_add(o, "interfaces", ifs);
+	add_str(o, "uplink", d->cfg.uplink_bps ? vq_rate_format(d->cfg.uplink_bps, rate, sizeof(rate)) : "");
+	add_str(o, "downlink", d->cfg.downlink_bps ? vq_rate_format(d->cfg.downlink_bps, rate, sizeof(rate)) : "");
+	add_str(o, "backend", d->dp ? "bpf" : "none");
+	add_str(o, "leaf", d->dp && d->cfg.shape ? vq_leaf_name(d->dp->shaper.leaf) : "");
+	for (unsigned int i = 0; d->dp && i < d->dp->n_attached; i++)
+		json_object_array_add(att, json_object_new_string(d->dp->attached[i]));
+	json_object_object_add(o, "attached", att);
+	json_object_object_add(o, "datapath_attached",
+			       json_object_new_boolean(d->dp && d->dp->n_attached > 0));
+	add_u64(o, "uptime_s", (now_ns() - d->started_ns) / NSEC_PER_SEC);
+
+	if (d->dp)
+		vq_bpf_stats(d->dp->bpf, &bs);
+	add_u64(c, "sip_seen", ts->messages);
+	add_u64(c, "sip_tls_seen", ps->tls_packets);
+	add_u64(c, "sip_duplicates", d->dedup.dups);
+	add_u64(c, "sip_invalid", ts->invalid);
+	add_u64(c, "calls_active", ts->calls_active);
+	add_u64(c, "learned", es->added);
+	add_u64(c, "evicted", ts->calls_evicted);
+	add_u64(c, "endpoints_refused", es->full);
+	add_u64(c, "demoted", bs.demoted);
+	add_u64(c, "prioritised", bs.hits - bs.demoted);
+	add_u64(c, "backend_errors", d->backend_errors);
+	json_object_object_add(o, "counters", c);
+	return o;
+}
+
+static int call_ep_json(void *arg, const struct vq_media_ep *mep)
+{
+	json_object *e = json_object_new_object();
+	char addr[VQ_ADDRSTRLEN];
+
+	add_str(e, "addr", vq_addr_str(&mep->ep, addr, sizeof(addr)));
+	add_u64(e, "port", mep->ep.port);
+	add_str(e, "kind", vq_ep_kind_str(mep->kind));
+	add_str(e, "side", vq_ep_side_str(mep->side));
+	add_str(e, "codec", mep->codec.name);
+	json_object_array_add(arg, e);
+	return 0;
+}
+
+static int call_json(void *arg, const struct vq_call_view *v)
+{
+	json_object *c = json_object_new_object(), *eps = json_object_new_array();
+
+	add_str(c, "call_id", v->call_id);
+	add_str(c, "from", v->from);
+	add_str(c, "to", v->to);
+	add_str(c, "state", vq_call_state_str(v->state));
+	add_u64(c, "age_s", (now_ns() - v->created_ns) / NSEC_PER_SEC);
+	vq_call_for_each_ep(v, call_ep_json, eps);
+	json_object_object_add(c, "endpoints", eps);
+	json_object_array_add(arg, c);
+	return 0;
+}
+
+static json_object *view_calls(struct daemon *d)
+{
+	json_object *o = json_object_new_object(), *calls = json_object_new_array();
+
+	vq_tracker_for_each_call(d->trk, call_json, calls);
+	json_object_object_add(o, "calls", calls);
+	return o;
+}
+
+struct flows_arg {
+	struct daemon *d;
+	json_object *arr;
+};
+
+static int flow_json(void *arg, const struct vq_endpoint *ep,
+		     const struct voipq_ep_val *v)
+{
+	struct flows_arg *fa = arg;
+	struct flow_info *f = flow_find(fa->d, ep);
+	json_object *o = json_object_new_object();
+	char addr[VQ_ADDRSTRLEN];
+	uint32_t clock = v->clock_rate ? v->clock_rate : 8000;
+	uint64_t expected = v->rtp_received ? (uint64_t)(v->ext_max_seq - v->base_seq) + 1 : 0;
+	int64_t lost = (int64_t)expected - (int64_t)v->rtp_received;
+	double jitter = (double)v->jitter_q4 / 16.0 / clock * 1000.0;
+	double loss = expected && lost > 0 ? 100.0 * (double)lost / (double)expected : 0;
+	struct vq_codec_impairment ci = vq_codec_impairment(f ? f->mep.codec.name : "");
+	uint64_t now = mono_ns();
+
+	add_str(o, "addr", vq_addr_str(ep, addr, sizeof(addr)));
+	add_u64(o, "port", ep->port);
+	add_str(o, "proto", ep->proto == 6 ? "tcp" : "udp");
+	add_str(o, "call_id", f ? f->call_id : "");
+	add_str(o, "codec", f ? f->mep.codec.name : "");
+	add_str(o, "why", v->flags & VOIPQ_EP_STATIC ? "static" : f ? "sip" : "adopted");
+	add_u64(o, "packets", v->packets);
+	add_u64(o, "bytes", v->bytes);
+	add_u64(o, "demoted", v->demoted);
+	json_object_object_add(o, "lost", json_object_new_int64(lost));
+	json_object_object_add(o, "loss_pct", json_object_new_double(loss));
+	json_object_object_add(o, "jitter_ms", json_object_new_double(jitter));
+	json_object_object_add(o, "mos", json_object_new_double(
+		v->rtp_received ? vq_emodel_mos(vq_emodel_r(40 + 2 * jitter, loss, &ci)) : 0));
+	add_u64(o, "idle_ms", v->last_seen_ns && now > v->last_seen_ns
+				      ? (now - v->last_seen_ns) / 1000000 : 0);
+	json_object_array_add(fa->arr, o);
+	return 0;
+}
+
+static json_object *view_flows(struct daemon *d)
+{
+	json_object *o = json_object_new_object();
+	struct flows_arg fa = { d, json_object_new_array() };
+
+	if (d->dp)
+		vq_bpf_ep_for_each(d->dp->bpf, flow_json, &fa);
+	json_object_object_add(o, "flows", fa.arr);
+	return o;
+}
+
+static int parse_rule(json_object *req, struct vq_endpoint *ep)
+{
+	json_object *a, *p, *pr;
+	int64_t port;
+
+	memset(ep, 0, sizeof(*ep));
+	if (!json_object_object_get_ex(req, "addr", &a) ||
+	    !json_object_object_get_ex(req, "port", &p) ||
+	    vq_addr_parse(ep, json_object_get_string(a)))
+		return -EINVAL;
+	port = json_object_get_int64(p);
+	if (port < 1 || port > 65535)
+		return -ERANGE;
+	ep->port = (uint16_t)port;
+	ep->proto = IPPROTO_UDP;
+	if (json_object_object_get_ex(req, "proto", &pr) &&
+	    strcmp(json_object_get_string(pr), "udp"))
+		return -EPROTONOSUPPORT;
+	return 0;
+}
+
+static json_object *do_rule(struct daemon *d, json_object *req, bool add)
+{
+	struct vq_endpoint ep;
+	char buf[VQ_ADDRSTRLEN + 8];
+	int ret = parse_rule(req, &ep);
+	json_object *o;
+
+	if (ret == -ERANGE)
+		return vq_ctl_error("port must be 1-65535");
+	if (ret == -EPROTONOSUPPORT)
+		return vq_ctl_error("only udp rules are supported: media is UDP");
+	if (ret)
+		return vq_ctl_error("a rule needs an IPv4 or IPv6 address and a port, e.g. 192.0.2.1 4000");
+	if (!d->dp)
+		return vq_ctl_error("no datapath: voipqd runs with backend = none");
+	if (add) {
+		struct vq_codec none = { 0 };
+		struct flow_info *f = flow_find(d, &ep);
+
+		ret = vq_dp_ep_add(d->dp, &ep, &none, VQ_MEDIA_AUDIO, true,
+				   VOIPQ_EP_STATIC, 0);
+		if (!ret && !f && (f = calloc(1, sizeof(*f)))) {
+			f->next = d->flows;
+			d->flows = f;
+			d->n_flows++;
+		}
+		if (!ret && f) {
+			f->mep.ep = ep;
+			f->is_static = true;
+			snprintf(f->call_id, sizeof(f->call_id), "static");
+		}
+	} else {
+		ret = vq_dp_ep_del(d->dp, &ep);
+		flow_forget(d, &ep);
+	}
+	if (ret)
+		return vq_ctl_error("%s %s: %s", add ? "add" : "del",
+				    vq_endpoint_str(&ep, buf, sizeof(buf)),
+				    ret == -ENOENT ? "no such rule" : strerror(-ret));
+	o = json_object_new_object();
+	add_str(o, add ? "added" : "deleted", vq_endpoint_str(&ep, buf, sizeof(buf)));
+	return o;
+}
+
+static json_object *handle_ctl(void *ctx, json_object *req)
+{
+	struct daemon *d = ctx;
+	json_object *cmd;
+	const char *c;
+
+	if (!json_object_object_get_ex(req, "cmd", &cmd))
+		return vq_ctl_error("request has no \"cmd\"");
+	c = json_object_get_string(cmd);
+	if (!strcmp(c, "status") || !strcmp(c, "stats"))
+		return view_status(d);
+	if (!strcmp(c, "calls"))
+		return view_calls(d);
+	if (!strcmp(c, "flows"))
+		return view_flows(d);
+	if (!strcmp(c, "add") || !strcmp(c, "del"))
+		return do_rule(d, req, c[0] == 'a');
+	return vq_ctl_error("unknown command '%s'", c);
+}
+
+/* --- setup, expiry, teardown -------------------------------------------- */
+
+static uint64_t started_mono;
+
+static int ep_add_fd(struct daemon *d, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+enum { TAG_SIGNAL = 1000, TAG_TIMER, TAG_CTL };
+
+static int open_captures(struct daemon *d, char *err, size_t errlen)
+{
+	struct vq_decoder_cfg dc;
+
+	vq_decoder_cfg_init(&dc);
+	memcpy(dc.sip_ports, d->cfg.sip_ports, sizeof(dc.sip_ports));
+	dc.n_sip_ports = d->cfg.n_sip_ports;
+	memcpy(dc.tls_ports, d->cfg.tls_ports, sizeof(dc.tls_ports));
+	dc.n_tls_ports = d->cfg.n_tls_ports;
+	d->dec = vq_decoder_new(&dc, &pkt_ops, d);
+	if (!d->dec)
+		return -ENOMEM;
+
+	/* Both are IF_NAMESIZE arrays holding checked names. */
+	memcpy(d->ifs[0].name, d->cfg.wan, IF_NAMESIZE);
+	d->n_ifs = 1;
+	for (unsigned int i = 0; i < d->cfg.n_lan; i++)
+		memcpy(d->ifs[d->n_ifs++].name, d->cfg.lan[i], IF_NAMESIZE);
+	for (unsigned int i = 0; i < d->n_ifs; i++) {
+		int ret = vq_capture_open_live(&d->ifs[i].cap, d->ifs[i].name, &dc,
+					       err, errlen);
+
+		if (ret)
+			return ret;
+		ret = ep_add_fd(d, vq_capture_fd(d->ifs[i].cap), i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void close_captures(struct daemon *d)
+{
+	for (unsigned int i = 0; i < d->n_ifs; i++) {
+		if (d->ifs[i].cap) {
+			epoll_ctl(d->epfd, EPOLL_CTL_DEL, vq_capture_fd(d->ifs[i].cap), NULL);
+			vq_capture_close(d->ifs[i].cap);
+			d->ifs[i].cap = NULL;
+		}
+	}
+	d->n_ifs = 0;
+	vq_decoder_free(d->dec);
+	d->dec = NULL;
+}
+
+static int datapath_up(struct daemon *d, char *err, size_t errlen)
+{
+	struct vq_dp_cfg dc = {
+		.shape = d->cfg.shape,
+		.pin_dir = d->cfg.pin_dir,
+		.max_endpoints = d->cfg.max_endpoints,
+		.dscp_ef = d->cfg.dscp_ef,
+		.state_path = d->cfg.state_file,
+	};
+
+	if (d->cfg.backend == VQ_BACKEND_NONE)
+		return 0;
+	if (d->cfg.backend == VQ_BACKEND_KMOD) {
+		snprintf(err, errlen, "backend kmod: the sch_voipq backend is not "
+			 "wired into voipqd yet; use backend = bpf");
+		return -EOPNOTSUPP;
+	}
+	snprintf(dc.shaper.wan, IFNAMSIZ, "%s", d->cfg.wan);
+	if (d->cfg.n_lan)
+		snprintf(dc.shaper.lan, IFNAMSIZ, "%s", d->cfg.lan[0]);
+	dc.shaper.down = d->cfg.downstream;
+	dc.shaper.uplink_bps = d->cfg.uplink_bps;
+	dc.shaper.downlink_bps = d->cfg.downlink_bps;
+	dc.shaper.shape_pct = d->cfg.shape_pct;
+	dc.shaper.voice_pct = d->cfg.voice_pct;
+	return vq_dp_up(&d->dp, &dc, err, errlen);
+}
+
+/*
+ * Datapath entries no call owns any more — left by a previous voipqd, or
+ * orphaned by a crash — go once the datapath has seen them idle for
+ * idle_timeout. Static rules stay until deleted.
+ */
+struct sweep {
+	struct daemon *d;
+	uint64_t now;
+	struct vq_endpoint stale[64];
+	unsigned int n;
+};
+
+static int sweep_one(void *arg, const struct vq_endpoint *ep,
+		     const struct voipq_ep_val *v)
+{
+	struct sweep *s = arg;
+	uint64_t idle = (uint64_t)s->d->cfg.idle_timeout_s * NSEC_PER_SEC;
+	uint64_t ref = v->last_seen_ns ? v->last_seen_ns : 0;
+
+	if ((v->flags & VOIPQ_EP_STATIC) || flow_find(s->d, ep))
+		return 0;
+	/* Never seen: count idleness from when this daemon started. */
+	if (!ref && s->now - started_mono < idle)
+		return 0;
+	if (ref && s->now - ref < idle)
+		return 0;
+	s->stale[s->n++] = *ep;
+	return s->n == 64;
+}
+
+static void sweep_idle(struct daemon *d)
+{
+	struct sweep s = { .d = d, .now = mono_ns() };
+	char buf[VQ_ADDRSTRLEN + 8];
+
+	if (!d->dp || s.now - started_mono < (uint64_t)d->cfg.idle_timeout_s * NSEC_PER_SEC / 2)
+		return;
+	vq_bpf_ep_for_each(d->dp->bpf, sweep_one, &s);
+	for (unsigned int i = 0; i < s.n; i++) {
+		vq_dp_ep_del(d->dp, &s.stale[i]);
+		pr_info("flow %s expired: idle in the datapath, no call owns it\n",
+			vq_endpoint_str(&s.stale[i], buf, sizeof(buf)));
+	}
+}
+
+static void tick(struct daemon *d)
+{
+	uint64_t now = now_ns();
+	static unsigned int n;
+
+	vq_tracker_expire(d->trk, now);
+	vq_decoder_expire(d->dec, now);
+	sweep_idle(d);
+	/* LRU eviction in the kernel leaves port bits behind: recount now and then. */
+	if (d->dp && ++n % 30 == 0)
+		vq_bpf_ports_rebuild(d->dp->bpf);
+}
+
+static void log_to(const struct vq_config *c)
+{
+	vq_log_set_level((enum vq_log_level)c->log_level);
+	vq_log_set_syslog(c->syslog);
+}
+
+static bool same_links(const struct vq_config *a, const struct vq_config *b)
+{
+	return !strcmp(a->wan, b->wan) && a->n_lan == b->n_lan &&
+	       !memcmp(a->lan, b->lan, sizeof(a->lan)) &&
+	       a->uplink_bps == b->uplink_bps && a->downlink_bps == b->downlink_bps &&
+	       a->shape == b->shape && a->shape_pct == b->shape_pct &&
+	       a->voice_pct == b->voice_pct && a->downstream == b->downstream &&
+	       !memcmp(a->sip_ports, b->sip_ports, sizeof(a->sip_ports)) &&
+	       a->n_sip_ports == b->n_sip_ports;
+}
+
+/* Command-line settings, applied over the file at start and on reload. */
+static const char *sets[64][2];
+static unsigned int n_sets;
+static bool cfg_given;
+
+/* Defaults, then the file, then the flags; the WAN from the default route. */
+static int build_config(const char *path, struct vq_config *c, char *err,
+			size_t errlen)
+{
+	int ret;
+
+	vq_config_defaults(c);
+	ret = vq_config_load(c, path, err, errlen);
+	if (ret && (ret != -ENOENT || cfg_given))
+		return ret;
+	for (unsigned int i = 0; i < n_sets; i++) {
+		ret = vq_config_set(c, sets[i][0], sets[i][1], err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (!c->wan[0] && vq_default_route_dev(c->wan, sizeof(c->wan), NULL, NULL)) {
+		snprintf(err, errlen, "no WAN interface given and no default route "
+			 "to find it from: use --wan IF (e.g. --wan eth0)");
+		return -ENODEV;
+	}
+	return vq_config_validate(c, err, errlen);
+}
+
+/* SIGHUP: re-read the file; learned calls and programmed flows stay. */
+static void reload(struct daemon *d)
+{
+	struct vq_config c;
+	char err[VQ_SHAPER_ERRLEN] = "";
+
+	if (build_config(d->cfg_path, &c, err, sizeof(err))) {
+		pr_warn("reload: %s; keeping the running configuration\n", err);
+		return;
+	}
+	if (!same_links(&c, &d->cfg)) {
+		struct vq_config old = d->cfg;
+
+		d->cfg = c;
+		close_captures(d);
+		if (d->dp) {
+			vq_dp_down(d->dp, true, NULL, 0); /* handle only */
+			d->dp = NULL;
+		}
+		if (open_captures(d, err, sizeof(err)) ||
+		    datapath_up(d, err, sizeof(err))) {
+			pr_warn("reload: %s; going back to the running configuration\n", err);
+			d->cfg = old;
+			close_captures(d);
+			if (open_captures(d, err, sizeof(err)) || (!d->dp &&
+			    datapath_up(d, err, sizeof(err))))
+				pr_warn("reload: cannot restore: %s\n", err);
+			return;
+		}
+	}
+	d->cfg = c;
+	log_to(&d->cfg);
+	pr_info("configuration reloaded\n");
+}
+
+static void run(struct daemon *d)
+{
+	struct epoll_event evs[16];
+	char err[256];
+
+	while (d->running) {
+		int n = epoll_wait(d->epfd, evs, 16, -1);
+
+		if (n < 0 && errno != EINTR) {
+			pr_warn("epoll: %s\n", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t tag = evs[i].data.u32;
+
+			if (tag < MAX_IFS && tag < d->n_ifs) {
+				if (vq_capture_dispatch(d->ifs[tag].cap, d->dec, 64,
+							err, sizeof(err)) < 0)
+					pr_warn("capture on %s: %s\n",
+						d->ifs[tag].name, err);
+			} else if (tag == TAG_TIMER) {
+				uint64_t exp;
+
+				if (read(d->timerfd, &exp, sizeof(exp)) > 0)
+					tick(d);
+			} else if (tag == TAG_CTL) {
+				vq_ctl_serve(d->ctl);
+			} else if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					reload(d);
+				} else {
+					pr_info("signal %d: stopping\n", (int)si.ssi_signo);
+					d->running = false;
+				}
+			}
+		}
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: voipqd [OPTIONS]\n"
+		"\n"
+		"Learn the media endpoints of every call from SIP on this router and\n"
+		"serve their packets first, in a shaped link, within a budget.\n"
+		"\n"
+		"Options (override %s):\n"
+		"  -c, --config FILE      configuration file\n"
+		"      --check-config     validate the configuration and exit\n"
+		"  -w, --wan IF           WAN interface (default: the default route's)\n"
+		"  -l, --lan IF[,IF]      LAN interfaces to snoop (and shape, with\n"
+		"                         downstream = lan)\n"
+		"  -u, --uplink RATE      uplink line rate, e.g. 20mbit\n"
+		"  -d, --downlink RATE    downlink line rate, e.g. 100mbit\n"
+		"  -b, --backend KIND     auto, bpf, kmod or none (learn only)\n"
+		"      --set KEY=VALUE    any configuration key\n"
+		"      --keep-datapath    on exit, leave the datapath as it is\n"
+		"      --syslog           log to syslog instead of stderr\n"
+		"  -v, --verbose          log debug messages\n"
+		"  -h, --help             show this help\n"
+		"\n"
+		"Signals: SIGHUP reloads the configuration; SIGTERM removes what\n"
+		"voipqd installed (unless --keep-datapath) and exits.\n",
+		VQ_CONFIG_PATH);
+}
+
+static int setup(struct daemon *d, char *err, size_t errlen)
+{
+	struct vq_tracker_cfg tc;
+	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+	sigset_t mask;
+	int ret;
+
+	vq_tracker_cfg_init(&tc);
+	tc.max_calls = d->cfg.max_calls;
+	tc.max_endpoints = d->cfg.max_endpoints;
+	tc.dialog_timeout_s = d->cfg.dialog_timeout_s;
+	d->trk = vq_tracker_new(&tc, &tracker_ops, d);
+	if (!d->trk) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (d->epfd < 0 || d->sigfd < 0 || d->timerfd < 0 ||
+	    timerfd_settime(d->timerfd, 0, &its, NULL) ||
+	    ep_add_fd(d, d->sigfd, TAG_SIGNAL) || ep_add_fd(d, d->timerfd, TAG_TIMER)) {
+		ret = -errno;
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		return ret;
+	}
+	ret = vq_ctl_listen(&d->ctl, d->cfg.socket_path, d->cfg.socket_group,
+			    handle_ctl, d, err, errlen);
+	if (ret || (ret = ep_add_fd(d, vq_ctl_fd(d->ctl), TAG_CTL)))
+		return ret;
+	ret = datapath_up(d, err, errlen);
+	if (ret)
+		return ret;
+	return open_captures(d, err, errlen);
+}
+
+static void teardown(struct daemon *d)
+{
+	char err[VQ_SHAPER_ERRLEN] = "";
+	struct flow_info *f;
+
+	close_captures(d);
+	vq_ctl_close(d->ctl);
+	if (d->dp && !d->keep_datapath) {
+		/* Every flow goes out of the datapath with the rest of it. */
+		if (vq_dp_down(d->dp, false, err, sizeof(err)))
+			pr_warn("teardown: %s\n", err);
+		d->dp = NULL;
+	} else if (d->dp) {
+		pr_info("leaving the datapath in place (--keep-datapath)\n");
+		vq_dp_down(d->dp, true, NULL, 0);
+		d->dp = NULL;
+	}
+	/* Nothing to program any more: drop the handle first. */
+	vq_tracker_free(d->trk);
+	while ((f = d->flows)) {
+		d->flows = f->next;
+		free(f);
+	}
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "wan", required_argument, NULL, 'w' },
+		{ "lan", required_argument, NULL, 'l' },
+		{ "uplink", required_argument, NULL, 'u' },
+		{ "downlink", required_argument, NULL, 'd' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "set", required_argument, NULL, 's' },
+		{ "keep-datapath", no_argument, NULL, 'k' },
+		{ "syslog", no_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct daemon dm = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct daemon *d = &dm;
+	bool check_only = false;
+	char err[VQ_SHAPER_ERRLEN] = "";
+	int c, ret;
+
+	d->cfg_path = VQ_CONFIG_PATH;
+	while ((c = getopt_long(argc, argv, "c:w:l:u:d:b:vh", opts, NULL)) != -1) {
+		const char *key = NULL;
+
+		switch (c) {
+		case 'c': d->cfg_path = optarg; cfg_given = true; break;
+		case 'C': check_only = true; break;
+		case 'w': key = "wan"; break;
+		case 'l': key = "lan"; break;
+		case 'u': key = "uplink"; break;
+		case 'd': key = "downlink"; break;
+		case 'b': key = "backend"; break;
+		case 'k': d->keep_datapath = true; break;
+		case 'S': key = "log"; optarg = "syslog"; break;
+		case 'v': key = "log_level"; optarg = "debug"; break;
+		case 's': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq) {
+				fprintf(stderr, "voipqd: --set wants KEY=VALUE, e.g. --set voice_percent=20\n");
+				return 2;
+			}
+			*eq = '\0';
+			key = optarg;
+			optarg = eq + 1;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (key && n_sets == 64) {
+			fprintf(stderr, "voipqd: too many options\n");
+			return 2;
+		}
+		if (key) {
+			sets[n_sets][0] = key;
+			sets[n_sets++][1] = optarg;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "voipqd: unexpected argument '%s' (see voipqd --help)\n",
+			argv[optind]);
+		return 2;
+	}
+
+	ret = build_config(d->cfg_path, &d->cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "voipqd: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		vq_config_print(&d->cfg, stdout);
+		printf("# configuration ok\n");
+		return 0;
+	}
+
+	log_to(&d->cfg);
+	d->started_ns = now_ns();
+	started_mono = mono_ns();
+	d->running = true;
+	ret = setup(d, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "voipqd: %s\n", err);
+		d->keep_datapath = false;
+		teardown(d);
+		return 1;
+	}
+	pr_info("voipqd running: wan %s, %u LAN interface(s), backend %s\n",
+		d->cfg.wan, d->cfg.n_lan, d->dp ? "bpf" : "none");
+	run(d);
+	teardown(d);
+	return 0;
+}
