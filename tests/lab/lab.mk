@@ -14,6 +14,9 @@ $(OUT)/rtpprobe: lab/rtpprobe.c $(LIBVOIPQ) | $(OUT)
 
 lab-tools: $(LAB_TOOLS)
 
+# The voice-under-load benchmark runs on the lab too.
+bench: $(LAB_TOOLS)
+
 # Each lab test exits 0 (pass), 4 (skipped, reason printed) or else (fail).
 LAB_TESTS := $(sort $(wildcard lab/test_*.sh))
 
