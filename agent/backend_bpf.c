@@ -325,6 +325,7 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 	b->skel->rodata->voice_minor = cfg->voice_minor ? cfg->voice_minor :
 							  VOIPQ_VOICE_MINOR;
 	b->skel->rodata->dscp_rewrite = !cfg->no_dscp;
+	b->skel->rodata->ef_ifindex = cfg->ef_ifindex;
 	b->skel->rodata->clock_from_tstamp = cfg->clock_from_tstamp;
 
 	err = voipq_bpf__load(b->skel);

@@ -28,6 +28,8 @@ struct vq_bpf_cfg {
 	uint32_t voice_major;     /* HTB root handle major; 0: 1 */
 	uint32_t voice_minor;     /* 0: VOIPQ_VOICE_MINOR */
 	bool no_dscp;             /* never rewrite DSCP, whatever the entry */
+	uint32_t ef_ifindex;      /* re-mark EF only leaving this interface
+				   * (the WAN); 0: any */
 	bool no_tcx;              /* clsact + tc filter even where tcx exists */
 	/*
 	 * Tests only: the classifier takes "now" from skb->tstamp, which

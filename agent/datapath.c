@@ -83,6 +83,8 @@ int vq_dp_up(struct vq_dp **out, const struct vq_dp_cfg *cfg, char *err,
 	struct vq_bpf_cfg bc = {
 		.pin_dir = cfg->pin_dir,
 		.max_endpoints = cfg->max_endpoints,
+		/* EF on the way up only (the WAN's egress). */
+		.ef_ifindex = if_nametoindex(cfg->shaper.wan),
 	};
 	struct vq_dp *dp;
 	int ret;

@@ -47,6 +47,12 @@ const volatile __u32 voice_major = 1;		/* HTB root handle major */
 const volatile __u32 voice_minor = VOIPQ_VOICE_MINOR;
 const volatile __u8 dscp_rewrite = 1;		/* allow per-entry EF marking */
 /*
+ * EF marks what goes upstream: only packets leaving this interface (the
+ * WAN) are re-marked, not the same call's packets going down to the LAN.
+ * 0: any interface.
+ */
+const volatile __u32 ef_ifindex = 0;
+/*
  * Tests only: take "now" from skb->tstamp instead of bpf_ktime_get_ns(),
  * because BPF_PROG_TEST_RUN has no controllable clock but does pass tstamp
  * in from ctx_in. Off in production, where the verifier prunes the branch.
@@ -353,6 +359,7 @@ int voipq_classify(struct __sk_buff *skb)
 		skb->priority = TC_H_MAKE(voice_major << 16, voice_minor);
 		/* Last: the helpers invalidate every packet pointer. */
 		if (dscp_rewrite && (v->flags & VOIPQ_EP_DSCP_EF) &&
+		    (!ef_ifindex || skb->ifindex == ef_ifindex) &&
 		    set_dscp_ef(skb, l3_off, proto, l3_word))
 			st->dscp_rewritten++;
 	}

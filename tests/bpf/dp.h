@@ -21,6 +21,8 @@ const char *dp_unavailable(void);
 
 /* Load into /sys/fs/bpf/voipq-test-<pid>; clock from skb->tstamp if asked. */
 struct vq_bpf *dp_open(bool tstamp_clock);
+/* The same, re-marking EF only on packets leaving @ef_ifindex (0: any). */
+struct vq_bpf *dp_open_ef(bool tstamp_clock, uint32_t ef_ifindex);
 /* Unpin and close what dp_open() made (a checked-fixture teardown). */
 void dp_close(void);
 const char *dp_pin_dir(void);

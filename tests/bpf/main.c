@@ -55,10 +55,16 @@ static void dp_wipe(void)
 
 struct vq_bpf *dp_open(bool tstamp_clock)
 {
+	return dp_open_ef(tstamp_clock, 0);
+}
+
+struct vq_bpf *dp_open_ef(bool tstamp_clock, uint32_t ef_ifindex)
+{
 	struct vq_bpf_cfg cfg = {
 		.pin_dir = dp_pin_dir(),
 		.max_endpoints = 1024,
 		.clock_from_tstamp = tstamp_clock,
+		.ef_ifindex = ef_ifindex,
 	};
 	int err;
 

@@ -444,6 +444,33 @@ START_TEST(dscp_rewrite_checksum_valid_keeps_ecn)
 }
 END_TEST
 
+/*
+ * Upstream only: packets leaving another interface than the WAN keep their
+ * DSCP but are still prioritised. BPF_PROG_TEST_RUN runs tc programs on
+ * the loopback device (ifindex 1).
+ */
+START_TEST(dscp_rewrite_only_leaving_the_wan)
+{
+	static struct dp_result r;
+	struct vq_bpf *b = dp_open_ef(false, 1);
+	uint8_t f[PB_MAX];
+	size_t n;
+
+	dp_add(b, FAR, 30000, VOIPQ_EP_DSCP_EF);
+	n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len);
+	dp_run(b, f, n, 0, &r);
+	ck_assert_uint_eq(r.out[15] >> 2, VOIPQ_DSCP_EF);
+	dp_close();
+
+	b = dp_open_ef(false, 9999); /* the WAN is elsewhere */
+	dp_add(b, FAR, 30000, VOIPQ_EP_DSCP_EF);
+	dp_run(b, f, n, 0, &r);
+	ck_assert_uint_eq(r.priority, VOICE_PRIO);
+	ck_assert_mem_eq(r.out, f, n);
+	ck_assert_uint_eq(dp_stats(b).dscp_rewritten, 0);
+}
+END_TEST
+
 /* ---- RTP statistics ----------------------------------------------------- */
 
 /* One RTP packet through both the classifier and the reference. */
@@ -648,6 +675,7 @@ Suite *datapath_suite(void)
 	tc = tcase_create("dscp");
 	tcase_add_checked_fixture(tc, setup, dp_close);
 	tcase_add_test(tc, dscp_rewrite_checksum_valid_keeps_ecn);
+	tcase_add_test(tc, dscp_rewrite_only_leaving_the_wan);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rtp");
