@@ -24,10 +24,15 @@ bench: all
 fuzz: all
 	@$(MAKE) --no-print-directory -C tests fuzz
 
+# PREFIX (default /usr/local) and DESTDIR work as usual.
+install: all
+	$(Q)$(MAKE) --no-print-directory -C agent install
+	$(Q)$(MAKE) --no-print-directory -C tools install
+
 demo: all
 	@./scripts/demo.sh
 
 clean:
 	rm -rf build
 
-.PHONY: all deps deps-quiet check bench fuzz demo clean
+.PHONY: all deps deps-quiet check bench fuzz demo install clean

@@ -29,3 +29,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(TOP)/%,%,$(2))";
 endif
 
 .DELETE_ON_ERROR:
+
+# make install: PREFIX for programs, DESTDIR for staging (packaging).
+PREFIX   ?= /usr/local
+SYSCONFDIR ?= /etc
+INSTALL  ?= install
