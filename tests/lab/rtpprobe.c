@@ -109,9 +109,11 @@ static int do_run(int argc, char **argv)
 		{ "delay", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "dump", required_argument, NULL, 'D' },
 		{ 0 },
 	};
 	unsigned int count = 500, pps = 50, size = RTP_HDR + 160, timeout = 30;
+	const char *dump = NULL;
 	unsigned int delay_ms = 0, n = 0, sent = 0;
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
 	struct sockaddr_storage peer;
@@ -142,6 +144,7 @@ static int do_run(int argc, char **argv)
 		case 'd': delay_ms = (unsigned int)atoi(optarg); break;
 		case 't': timeout = (unsigned int)atoi(optarg); break;
 		case 'j': json = true; break;
+		case 'D': dump = optarg; break;
 		default: return 2;
 		}
 	}
@@ -209,6 +212,15 @@ static int do_run(int argc, char **argv)
 	}
 	close(fd);
 
+	/* One-way delays in arrival order, ms, for plots. */
+	if (dump) {
+		FILE *f = fopen(dump, "w");
+
+		for (unsigned int i = 0; f && i < n; i++)
+			fprintf(f, "%.3f\n", (double)owd[i] / 1e6);
+		if (!f || fclose(f))
+			perror("rtpprobe: --dump");
+	}
 	qsort(owd, n, sizeof(*owd), cmp_u64);
 	{
 		double p50 = n ? (double)owd[n / 2] / 1e6 : 0;
@@ -238,7 +250,7 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: rtpprobe PORT [--peer ADDR:PORT] [--count N] [--pps R] "
-		       "[--size B] [--delay MS] [--timeout S] [--json]\n"
+		       "[--size B] [--delay MS] [--timeout S] [--json] [--dump FILE]\n"
 		       "A voice-like RTP stream on one socket: sends to --peer from PORT\n"
 		       "and measures what arrives on PORT: loss, one-way delay, jitter, MOS.\n");
 		return 0;
