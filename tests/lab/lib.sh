@@ -127,5 +127,24 @@ lab_wait_line() {
 	return 1
 }
 
+# Wait until a TCP port listens in a namespace (iperf3's control port),
+# bounded: a flood that never started would make a test meaningless.
+lab_wait_listen() {
+	local ns=$1 port=$2 tries=${3:-100}
+	while [ "$tries" -gt 0 ]; do
+		in_ns "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# Bytes a class has sent so far: class_bytes NS DEV CLASSID
+class_bytes() {
+	in_ns "$1" tc -s class show dev "$2" | awk -v c="$3" '
+		$1 == "class" && $3 == c { f = 1; next }
+		f && $1 == "Sent" { print $2; exit }'
+}
+
 # Read key=value from an rtpprobe result line.
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1"; }

@@ -47,7 +47,10 @@ flood() {
 	local p
 	for p in 5201 5202 5204; do lab_bg "$NS_WAN" iperf3 -s -1 -p $p; done
 	lab_bg "$NS_LAN" iperf3 -s -1 -p 5203
-	sleep 0.3
+	for p in 5201 5202 5204; do
+		lab_wait_listen "$NS_WAN" $p || lab_fail "iperf3 server $p did not start"
+	done
+	lab_wait_listen "$NS_LAN" 5203 || lab_fail "iperf3 server 5203 did not start"
 	lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 5201 -u -b 30M -t $((SECS + 2))
 	lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 5202 -t $((SECS + 2)) -P 2
 	lab_bg "$NS_WAN" iperf3 -c "$LAN_IP" -p 5203 -u -b 30M -t $((SECS + 2))
@@ -60,9 +63,12 @@ flood() {
 # One measurement: voice both ways between LAN:40000 and WAN:40002, on one
 # socket each side (symmetric RTP), while the floods run.
 measure() {
-	local tag=$1
+	local tag=$1 up0 down0 t0 t1
 	flood > /dev/null 2>&1
-	sleep 1 # let the floods fill the queues
+	sleep 1.5 # let the floods fill the queues
+	up0=$(class_bytes "$NS_RTR" r1 1:1)
+	down0=$(class_bytes "$NS_RTR" ifb-r1 1:1)
+	t0=$(date +%s.%N)
 	in_ns "$NS_WAN" "$PROBE" 40002 --peer "$LAN_IP:40000" --count "$PKTS" \
 		--delay 300 --timeout $((SECS + 2)) > "$OUT/up-$tag" &
 	local up=$!
@@ -70,6 +76,20 @@ measure() {
 		--delay 300 --timeout $((SECS + 2)) > "$OUT/down-$tag" &
 	local down=$!
 	wait $up $down
+	t1=$(date +%s.%N)
+	# The floods must have filled the link both ways, or the contrast
+	# below would mean nothing.
+	awk -v u=$(( $(class_bytes "$NS_RTR" r1 1:1) - up0 )) \
+	    -v d=$(( $(class_bytes "$NS_RTR" ifb-r1 1:1) - down0 )) \
+	    -v t="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" -v tag="$tag" '
+	BEGIN {
+		ur = u * 8 / t / 1e6; dr = d * 8 / t / 1e6
+		printf "  lab: %s link use: up %.1f Mbit/s, down %.1f Mbit/s\n", tag, ur, dr > "/dev/stderr"
+		if (ur < 5 || dr < 5) {
+			printf "FAIL: the floods did not load the 10 Mbit/s link (%s)\n", tag
+			exit 1
+		}
+	}' || exit 1
 	wait # the floods: bounded by -t
 	LAB_PIDS=()
 	# up-*: what reached the WAN side (upstream); down-*: the LAN side.
