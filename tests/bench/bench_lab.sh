@@ -41,12 +41,6 @@ LAB_CLEANUP+=(bench_down)
 R "$VQLAB" --pin-dir "$PIN" --state "$STATE" up --wan r1 --uplink 10mbit \
 	--downlink 10mbit >/dev/null
 
-class_bytes() { # dev classid -> bytes sent so far
-	R tc -s class show dev "$1" | awk -v c="$2" '
-		$1 == "class" && $3 == c { f = 1; next }
-		f && $1 == "Sent" { print $2; exit }'
-}
-
 static_on() {
 	local dev
 	for dev in r1 ifb-r1; do
@@ -67,13 +61,15 @@ run() {
 	local tag=$1 udp=${2:-} p b0 b1 t0 t1
 	for p in 5201 5202; do lab_bg "$NS_WAN" iperf3 -s -1 -p $p; done
 	[ -n "$udp" ] && lab_bg "$NS_WAN" iperf3 -s -1 -p 20004
-	sleep 0.3
+	for p in 5201 5202 ${udp:+20004}; do
+		lab_wait_listen "$NS_WAN" $p || lab_fail "iperf3 server $p did not start"
+	done
 	lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 5201 -t $((SECS + 2)) -P 2
 	lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 5202 -t $((SECS + 2)) -P 2 -R
 	[ -n "$udp" ] && lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 20004 -u -b 30M \
 		-t $((SECS + 2)) --cport 20006
 	sleep 1
-	b0=$(class_bytes r1 1:20)
+	b0=$(class_bytes "$NS_RTR" r1 1:20)
 	t0=$(date +%s.%N)
 	in_ns "$NS_WAN" "$PROBE" 20002 --peer "$LAN_IP:20000" --count "$PKTS" \
 		--delay 200 --timeout $((SECS + 2)) > "$OUT/up-$tag" &
@@ -82,7 +78,7 @@ run() {
 		--delay 200 --timeout $((SECS + 2)) > "$OUT/down-$tag" &
 	local b=$!
 	wait $a $b
-	b1=$(class_bytes r1 1:20)
+	b1=$(class_bytes "$NS_RTR" r1 1:20)
 	t1=$(date +%s.%N)
 	echo "bulk_bytes=$((b1 - b0)) secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		> "$OUT/bulk-$tag"
