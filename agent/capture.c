@@ -191,11 +191,18 @@ int vq_capture_open_live(struct vq_capture **out, const char *ifname,
 		ret = -ENODEV;
 		goto out_free;
 	}
-	pcap_set_snaplen(c->p, 65535);
+	/* Jumbo frames fit; a SIP/TCP super-packet cut here is resynchronised. */
+	pcap_set_snaplen(c->p, 16384);
 	pcap_set_promisc(c->p, 0);
 	pcap_set_timeout(c->p, 100);
 	pcap_set_immediate_mode(c->p, 1);
-	pcap_set_buffer_size(c->p, 4 << 20);
+	/*
+	 * The kernel filter passes only SIP, so the ring holds signalling, not
+	 * media: 512 KB (some 30 frames) absorbs bursts while the ring's pages
+	 * — resident once written, per interface — stay within the daemon's
+	 * memory budget.
+	 */
+	pcap_set_buffer_size(c->p, 512 << 10);
 	c->nano = pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO) == 0;
 
 	ret = pcap_activate(c->p);

@@ -21,7 +21,12 @@
 #include "dialog.h"
 
 #define NSEC_PER_SEC 1000000000ull
-#define SET_MAX (VQ_SDP_MAX_STREAMS * 2)
+/*
+ * Endpoints one party can announce at once: four streams with their RTCP
+ * (audio, video, T.38, text) cover real calls; the rest is counted. The
+ * cap is what keeps a call's state small (about 2 KB) at 500 calls.
+ */
+#define SET_MAX 8
 
 enum party_id {
 	PARTY_NONE,
@@ -31,6 +36,7 @@ enum party_id {
 
 struct media_set {
 	uint8_t n;
+	uint8_t dropped;         /* endpoints past SET_MAX */
 	uint8_t stream[SET_MAX]; /* m= line index each entry came from */
 	struct vq_media_ep eps[SET_MAX];
 };
@@ -234,8 +240,10 @@ static void set_add(struct media_set *s, uint8_t stream,
 	for (unsigned int i = 0; i < s->n; i++)
 		if (vq_endpoint_eq(&s->eps[i].ep, &mep->ep))
 			return; /* one reference per set and endpoint */
-	if (s->n == SET_MAX)
+	if (s->n == SET_MAX) {
+		s->dropped++;
 		return;
+	}
 	s->stream[s->n] = stream;
 	s->eps[s->n++] = *mep;
 }
@@ -359,6 +367,7 @@ static void apply_sdp(struct vq_tracker *t, struct call *c, struct dialog *d,
 	struct media_set set;
 
 	build_set(&set, &m->sdp, p, answer ? VQ_SIDE_ANSWER : VQ_SIDE_OFFER);
+	t->stats.endpoints_dropped += set.dropped;
 
 	/* Retransmissions and repeated answers (183 then 200) change nothing. */
 	if (p->has_pending && set_same(&set, &p->pending) && !answer)
@@ -464,6 +473,7 @@ static void overtaken_invite(struct vq_tracker *t, struct call *c,
 		d->offer_from = PARTY_NONE;
 	}
 	build_set(&set, &m->sdp, &c->caller, VQ_SIDE_OFFER);
+	t->stats.endpoints_dropped += set.dropped;
 	if (c->caller.live)
 		set_ref(t, c, NULL, &set, "offer", ts_ns);
 	c->caller.active = set;

@@ -29,6 +29,9 @@ emit "BENCH sip_learn_instr_per_msg $((ir / (mixes * 13))) instr target <= 25000
 # Voice under load on the lab topology: fifo vs a static port rule vs voipq.
 BUILD=$(dirname "$bin") "$(dirname "$0")/bench_lab.sh" | tee -a "$lines"
 
+# voipqd with 500 calls set up at 50 calls/s: RSS, CPU, learning latency.
+BUILD=$(dirname "$bin") "$(dirname "$0")/bench_voipqd.sh" | tee -a "$lines"
+
 # Collect into JSON, checking each figure against its target.
 awk '
 BEGIN { print "{\"benchmarks\":["; n = 0 }
