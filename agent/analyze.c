@@ -18,6 +18,7 @@
 #include "analyze.h"
 #include "capture.h"
 #include "emodel.h"
+#include "hash.h"
 #include "rtpstats.h"
 
 #define NSEC_PER_SEC 1000000000ull
@@ -90,13 +91,7 @@ void vq_analyze_cfg_init(struct vq_analyze_cfg *cfg)
 
 static uint32_t str_hash(const char *a, const char *b)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *a; a++)
-		h = (h ^ (uint8_t)*a) * 16777619u;
-	for (h = (h ^ 0xff) * 16777619u; *b; b++)
-		h = (h ^ (uint8_t)*b) * 16777619u;
-	return h % BUCKETS;
+	return vq_fnv32_str(vq_fnv32_str(VQ_FNV32_INIT, a), b) % BUCKETS;
 }
 
 static struct an_call *call_lookup(struct vq_analysis *a, const char *call_id,

@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 
 #include "backend_bpf.h"
+#include "hash.h"
 #include "log.h"
 #include "rtpstats.h"
 #include "voipq.skel.h"
@@ -793,15 +794,6 @@ void vq_bpf_budget(const struct vq_codec *codec, uint8_t media,
 
 /* --- endpoint events ------------------------------------------------------ */
 
-static uint64_t fnv1a64(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; s && *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	return h;
-}
-
 static int bpf_ep_event(void *ctx, const struct vq_ep_event *ev)
 {
 	struct vq_bpf *b = ctx;
@@ -829,7 +821,7 @@ static int bpf_ep_event(void *ctx, const struct vq_ep_event *ev)
 		pol.clock_rate = 8000;
 	if (m->media == VQ_MEDIA_AUDIO)
 		pol.flags |= VOIPQ_EP_DSCP_EF;
-	pol.cookie = fnv1a64(ev->dialog.call_id);
+	pol.cookie = vq_fnv64_str(VQ_FNV64_INIT, ev->dialog.call_id);
 	return vq_bpf_ep_set(b, &m->ep, &pol);
 }
 

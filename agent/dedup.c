@@ -2,16 +2,12 @@
 #include <string.h>
 
 #include "dedup.h"
+#include "hash.h"
 
-/* FNV-1a over the message, folded into a 64-bit key. */
 static uint64_t hash64(const uint8_t *p, size_t len)
 {
-	uint64_t h = 14695981039346656037ull;
+	uint64_t h = vq_fnv64(VQ_FNV64_INIT, p, len);
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
 	return h ? h : 1; /* 0 marks an empty slot */
 }
 

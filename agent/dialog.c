@@ -19,6 +19,7 @@
 #include <sys/queue.h>
 
 #include "dialog.h"
+#include "hash.h"
 
 #define NSEC_PER_SEC 1000000000ull
 /*
@@ -485,14 +486,7 @@ static void overtaken_invite(struct vq_tracker *t, struct call *c,
 
 static uint32_t key_hash(const char *call_id, const char *tag)
 {
-	uint32_t h = 2166136261u;
-
-	for (const char *p = call_id; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for (const char *p = tag; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	return h;
+	return vq_fnv32_str(vq_fnv32_str(VQ_FNV32_INIT, call_id), tag);
 }
 
 static struct call *call_find(const struct vq_tracker *t, const char *call_id,

@@ -6,23 +6,16 @@
 #include <sys/socket.h>
 
 #include "endpoint.h"
+#include "hash.h"
 
 bool vq_endpoint_eq(const struct vq_endpoint *a, const struct vq_endpoint *b)
 {
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-/* FNV-1a: the key is 20 bytes, the tables are small; quality is plenty. */
 uint32_t vq_endpoint_hash(const struct vq_endpoint *ep)
 {
-	const uint8_t *p = (const uint8_t *)ep;
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(*ep); i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	return h;
+	return vq_fnv32(VQ_FNV32_INIT, ep, sizeof(*ep));
 }
 
 const char *vq_addr_str(const struct vq_endpoint *ep, char *buf, size_t len)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hash.h"
 #include "ipfrag.h"
 
 struct frag_range {
@@ -47,14 +48,7 @@ struct vq_ipfrag {
 
 static uint32_t key_hash(const struct vq_frag_key *k)
 {
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(*k); i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	return h;
+	return vq_fnv32(VQ_FNV32_INIT, k, sizeof(*k));
 }
 
 struct vq_ipfrag *vq_ipfrag_new(unsigned int max_queues, unsigned int max_bytes,
