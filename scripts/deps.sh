@@ -11,7 +11,16 @@ PKGS=(
 	sip-tester tcpdump iproute2
 	libbpf-dev bpftool linux-libc-dev libmnl-dev
 	iperf3 ethtool iputils-ping nftables gnuplot-nox
+	qemu-system-x86 busybox-static kmod cpio
 )
+
+# tests/vm boots bookworm-backports' kernel too (tests/vm/fetch.sh gets it).
+BPO=/etc/apt/sources.list.d/bookworm-backports.list
+if [ "$(id -u)" -eq 0 ] && [ ! -e "$BPO" ] &&
+	! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	echo "deb http://deb.debian.org/debian bookworm-backports main" > "$BPO"
+	apt-get update -qq
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

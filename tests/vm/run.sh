@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot one kernel with an initramfs in qemu, MODE check or bench, and turn
+# the serial console into an exit status: the guest prints
+# "VOIPQ-RESULT N passed, N failed, N skipped" and "VOIPQ-EXIT rc".
+# KVM when /dev/kvm works, TCG otherwise. Times out by itself.
+#
+#   run.sh KERNEL INITRD MODE LOG [TIMEOUT]
+set -euo pipefail
+
+kernel=$1 initrd=$2 mode=$3 log=$4 limit=${5:-600}
+
+accel="-accel tcg -cpu max"
+if [ -w /dev/kvm ]; then
+	# KVM works when a paused machine with a vCPU stays up on it (until the
+	# timeout): /dev/kvm exists on hosts where creating the vCPU aborts.
+	set +e
+	(timeout 3 qemu-system-x86_64 -accel kvm -cpu host -machine pc -S \
+		-display none -nodefaults -no-user-config </dev/null \
+		>/dev/null 2>&1) 2>/dev/null
+	[ $? -eq 124 ] && accel="-accel kvm -cpu host"
+	set -e
+fi
+echo "vm: $(basename "$kernel") ${accel%% -cpu*}, mode $mode"
+
+rm -f "$log"
+# -no-reboot: a panic (panic=-1) ends qemu instead of looping.
+set +e
+timeout --foreground -k 10 "$limit" qemu-system-x86_64 $accel -smp 2 -m 1024 \
+	-nographic -no-reboot -no-user-config -nodefaults -serial stdio \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=0 quiet loglevel=4 voipq.mode=$mode" \
+	</dev/null > "$log" 2>&1
+qrc=$?
+set -e
+tr -d '\r' < "$log" > "$log.txt" && mv "$log.txt" "$log"
+
+grep -E '^(ok|not ok|#|BENCH|VOIPQ-)' "$log" || true
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+	echo "vm: timed out after ${limit}s; console in $log" >&2
+	exit 1
+fi
+if grep -qE 'Kernel panic|BUG:|Oops|general protection|WARNING:|refcount_t' "$log"; then
+	echo "vm: the kernel complained; console in $log" >&2
+	grep -nE -B2 -A20 'Kernel panic|BUG:|Oops|general protection|WARNING:|refcount_t' "$log" | head -60 >&2
+	exit 1
+fi
+rc=$(sed -n 's/^VOIPQ-EXIT \([0-9]*\).*/\1/p' "$log" | tail -1)
+if [ -z "$rc" ]; then
+	echo "vm: the guest never reported; console in $log" >&2
+	tail -30 "$log" >&2
+	exit 1
+fi
+exit "$rc"
