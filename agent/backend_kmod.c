@@ -264,8 +264,10 @@ int vq_kmod_ep_set(struct vq_kmod *k, const struct vq_endpoint *ep,
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 
-	nlh = vq_kmod_req(k, buf, VOIPQ_CMD_EP_SET, excl ? NLM_F_EXCL : 0);
+	nlh = vq_kmod_req(k, buf, VOIPQ_CMD_EP_SET, 0);
 	put_endpoint(nlh, ep);
+	if (excl)
+		mnl_attr_put(nlh, VOIPQ_A_EXCL, 0, NULL);
 	if (pol) {
 		nest = mnl_attr_nest_start(nlh, VOIPQ_A_POLICY);
 		mnl_attr_put_u32(nlh, VOIPQ_POL_A_RATE, pol->rate_bps);

@@ -322,6 +322,7 @@ static const struct nla_policy voipq_pol_policy[VOIPQ_POL_A_MAX + 1] = {
 static const struct nla_policy voipq_policy[VOIPQ_A_MAX + 1] = {
 	[VOIPQ_A_ENDPOINT]	= NLA_POLICY_NESTED(voipq_ep_policy),
 	[VOIPQ_A_POLICY]	= NLA_POLICY_NESTED(voipq_pol_policy),
+	[VOIPQ_A_EXCL]		= { .type = NLA_FLAG },
 };
 
 static int voipq_parse_key(struct genl_info *info, struct voipq_key *key)
@@ -332,8 +333,10 @@ static int voipq_parse_key(struct genl_info *info, struct voipq_key *key)
 	u8 family, proto;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, VOIPQ_A_ENDPOINT))
+	if (GENL_REQ_ATTR_CHECK(info, VOIPQ_A_ENDPOINT)) {
+		NL_SET_ERR_MSG(extack, "Missing the endpoint (VOIPQ_A_ENDPOINT)");
 		return -EINVAL;
+	}
 	nest = info->attrs[VOIPQ_A_ENDPOINT];
 	err = nla_parse_nested(tb, VOIPQ_EP_A_MAX, nest, voipq_ep_policy,
 			       extack);
@@ -513,9 +516,9 @@ static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&vn->lock);
 	ep = rhashtable_lookup_fast(&vn->ht, &key, voipq_ht_params);
 	if (ep) {
-		if (info->nlhdr->nlmsg_flags & NLM_F_EXCL) {
+		if (nla_get_flag(info->attrs[VOIPQ_A_EXCL])) {
 			NL_SET_ERR_MSG_ATTR(extack, info->attrs[VOIPQ_A_ENDPOINT],
-					    "Endpoint exists (NLM_F_EXCL)");
+					    "Endpoint exists (VOIPQ_A_EXCL)");
 			err = -EEXIST;
 			goto out_unlock;
 		}

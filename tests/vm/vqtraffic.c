@@ -4,6 +4,7 @@
  * guest's TCP stack or offloads, and deterministic enough to assert on:
  *
  *   send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r]
+ *        [-P PRIORITY] [-S SOURCE_PORT]
  *        PPS 0 floods (blocking sockets: the qdisc paces us); FLOWS sockets
  *        with their own source ports; -r sends RTP (G.711 timing).
  *   recv PORT [-s SECS]
@@ -38,7 +39,7 @@ static uint64_t now_ns(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vqtraffic send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r]\n"
+	fprintf(stderr, "usage: vqtraffic send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r] [-P PRIO] [-S SPORT]\n"
 			"       vqtraffic recv PORT [-s SECS]\n");
 	exit(2);
 }
@@ -68,6 +69,7 @@ static int addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss,
 static int cmd_send(int argc, char **argv)
 {
 	int secs = 3, pps = 0, size = 200, tos = 0, flows = 1, rtp = 0, opt;
+	int prio = -1, sport = 0;
 	struct sockaddr_storage dst;
 	int fds[MAX_FLOWS];
 	unsigned char buf[1500];
@@ -82,7 +84,7 @@ static int cmd_send(int argc, char **argv)
 	if (addr_parse(argv[1], (uint16_t)atoi(argv[2]), &dst, &dlen) < 0)
 		usage();
 	optind = 3;
-	while ((opt = getopt(argc, argv, "s:p:l:t:f:r")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:l:t:f:rP:S:")) != -1) {
 		switch (opt) {
 		case 's': secs = atoi(optarg); break;
 		case 'p': pps = atoi(optarg); break;
@@ -90,6 +92,8 @@ static int cmd_send(int argc, char **argv)
 		case 't': tos = (int)strtol(optarg, NULL, 0); break;
 		case 'f': flows = atoi(optarg); break;
 		case 'r': rtp = 1; break;
+		case 'P': prio = (int)strtol(optarg, NULL, 0); break;
+		case 'S': sport = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -100,6 +104,23 @@ static int cmd_send(int argc, char **argv)
 		if (fds[i] < 0) {
 			perror("socket");
 			return 1;
+		}
+		/* skb->priority, as the BPF classifier would set it. */
+		if (prio >= 0 &&
+		    setsockopt(fds[i], SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio))) {
+			perror("SO_PRIORITY");
+			return 1;
+		}
+		if (sport) {
+			struct sockaddr_storage src;
+			socklen_t slen;
+
+			addr_parse(dst.ss_family == AF_INET ? "0.0.0.0" : "::",
+				   (uint16_t)(sport + i), &src, &slen);
+			if (bind(fds[i], (struct sockaddr *)&src, slen)) {
+				perror("bind");
+				return 1;
+			}
 		}
 		if (dst.ss_family == AF_INET)
 			setsockopt(fds[i], IPPROTO_IP, IP_TOS, &tos, sizeof(tos));

@@ -87,6 +87,7 @@ enum {
 	VOIPQ_A_ENDPOINT,	/* nest, VOIPQ_EP_A_*: the key */
 	VOIPQ_A_POLICY,		/* nest, VOIPQ_POL_A_* */
 	VOIPQ_A_STATS,		/* nest, VOIPQ_ST_A_*: replies only */
+	VOIPQ_A_EXCL,		/* flag, EP_SET: fail if the endpoint exists */
 	__VOIPQ_A_MAX
 };
 #define VOIPQ_A_MAX (__VOIPQ_A_MAX - 1)

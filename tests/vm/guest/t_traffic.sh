@@ -1,1 +1,135 @@
 # SPDX-License-Identifier: GPL-2.0
+# Traffic from namespace A through sch_voipq on a0 to namespace B. UDP only;
+# the assertions are contrasts that hold on a slow, noisy TCG guest.
+
+R=/tmp/r
+mkdir -p $R
+
+# load NAME SECS "SENDER ARGS"... : receivers on each sender's port in B,
+# senders in A, all for SECS; results in $R/NAME.<port>.
+load() {
+	lname=$1; secs=$2; shift 2
+	for s in "$@"; do
+		port=$(echo $s | awk '{print $2}')
+		in_ns $B vqtraffic recv $port -s $((secs + 2)) > $R/$lname.$port 2>&1 &
+	done
+	sleep 1
+	for s in "$@"; do
+		in_ns $A vqtraffic send $s -s $secs > /dev/null 2>&1 &
+	done
+	wait
+}
+
+BULK16="10.0.0.2 5001 -f 16 -l 1200"
+VOICE="10.0.0.2 4000 -r -p 500 -l 200"
+
+run "qdisc for traffic: 8 Mbit/s, voice share 30%" \
+	in_ns $A vqkctl qdisc add a0 rate 8mbit share 30 limit 4000
+
+# Voice above its fair share of 17 flows: loses without an entry, not with.
+in_ns $A vqkctl ep flush
+load noentry 3 "$BULK16" "$VOICE"
+lost0=$(field rtp_lost $R/noentry.4000); got0=$(field packets $R/noentry.4000)
+p99_0=$(field delay_p99_us $R/noentry.4000); p50_0=$(field delay_p50_us $R/noentry.4000)
+run "voice endpoint installed" in_ns $A vqkctl ep set 10.0.0.2 4000 clock 8000
+load entry 3 "$BULK16" "$VOICE"
+lost1=$(field rtp_lost $R/entry.4000); got1=$(field packets $R/entry.4000)
+p99_1=$(field delay_p99_us $R/entry.4000); p50_1=$(field delay_p50_us $R/entry.4000)
+bulk1=$(field packets $R/entry.5001)
+echo "# voice without entry: received $got0 lost $lost0 p50 ${p50_0}us p99 ${p99_0}us; with: received $got1 lost $lost1 p50 ${p50_1}us p99 ${p99_1}us; bulk $bulk1"
+[ "${got1:-0}" -gt 500 ] && [ "${lost1:-999999}" -le $((got1 / 100)) ] &&
+	ok "voice with an entry: no loss under the flood ($lost1 of $got1)" ||
+	not_ok "voice with an entry: no loss under the flood ($lost1 of $got1)"
+[ "${lost0:-0}" -ge $(( (got0 + lost0) / 10 )) ] && [ "${lost0:-0}" -gt 0 ] &&
+	ok "voice without an entry: loses its excess in fair queueing ($lost0 of $((got0 + lost0)))" ||
+	not_ok "voice without an entry: loses its excess ($lost0 of $((got0 + lost0)))"
+# The median: TCG's scheduling noise lands in the tail of both runs.
+[ "${p50_1:-999999}" -lt "${p50_0:-0}" ] &&
+	ok "voice median delay lower with the entry (${p50_1}us < ${p50_0}us)" ||
+	not_ok "voice median delay lower with the entry (${p50_1}us vs ${p50_0}us)"
+[ "${bulk1:-0}" -gt 500 ] && ok "bulk still flows ($bulk1 packets)" || not_ok "bulk still flows ($bulk1)"
+in_ns $A vqkctl qdisc show a0 > $OUT
+[ "$(field by_table)" -gt 0 ] && [ "$(field voice_packets)" -gt 0 ] &&
+	ok "xstats count table hits ($(field by_table)) and voice packets" ||
+	not_ok "xstats count table hits"
+in_ns $A vqkctl ep get 10.0.0.2 4000 > $OUT
+pk=$(field packets); rr=$(field rtp_received); rl=$(field rtp_lost); jq=$(field jitter_q4)
+echo "# endpoint: packets $pk rtp_received $rr rtp_lost $rl jitter_q4 $jq last_seen $(field last_seen)"
+[ "$pk" -ge "$got1" ] && [ "$rr" -gt 0 ] && [ "$rl" -eq 0 ] && [ "$(field last_seen)" -gt 0 ] &&
+	ok "per-endpoint stats: packets, RTP received, no loss, last seen" ||
+	not_ok "per-endpoint stats ($(cat $OUT))"
+
+# Voice over the cap: bulk keeps at least about its share.
+run "voice share 20%" in_ns $A vqkctl qdisc change a0 share 20
+load cap 3 "10.0.0.2 5001 -f 8 -l 1200" "10.0.0.2 4000 -f 8 -l 1200 -p 3000"
+vb=$(field bytes $R/cap.4000); bb=$(field bytes $R/cap.5001)
+tot=$((vb + bb))
+in_ns $A vqkctl qdisc show a0 > $OUT
+echo "# voice flood over the cap: voice $vb bytes, bulk $bb bytes; sent over the cap on an idle bulk band: $(field voice_over_cap) packets"
+# Short of 80%: voice may use what bulk leaves idle, and TCG leaves some.
+[ $tot -gt 0 ] && [ $((bb * 100 / tot)) -ge 60 ] &&
+	ok "bulk keeps its share when voice floods: $((bb * 100 / tot))% (>= 60%, configured 80%)" ||
+	not_ok "bulk keeps its share when voice floods: $((bb * 100 / (tot + 1)))%"
+[ $tot -gt 0 ] && [ $((vb * 100 / tot)) -ge 10 ] &&
+	ok "voice still gets its cap: $((vb * 100 / tot))%" ||
+	not_ok "voice still gets its cap: $((vb * 100 / (tot + 1)))%"
+in_ns $A vqkctl qdisc show a0 > $OUT
+vd=$(field voice_drops)
+in_ns $A vqkctl ep get 10.0.0.2 4000 > $OUT
+[ "$vd" -gt 0 ] && [ "$(field drops)" -gt 0 ] &&
+	ok "voice band overflow counted ($vd in xstats, $(field drops) on the endpoint)" ||
+	not_ok "voice band overflow counted ($vd)"
+
+# Per-endpoint budget: excess is demoted to bulk and counted.
+run "endpoint with a 2 kB/s budget" in_ns $A vqkctl ep set 10.0.0.2 4000 rate 2000 burst 1000
+load budget 2 "$VOICE"
+in_ns $A vqkctl ep get 10.0.0.2 4000 > $OUT
+[ "$(field demoted)" -gt 100 ] && ok "over-budget packets demoted ($(field demoted))" ||
+	not_ok "over-budget packets demoted ($(cat $OUT))"
+in_ns $A vqkctl ep flush
+
+# ECN: ECT bulk is marked, not dropped; with ecn 0 it is dropped instead.
+run "share 30, ecn on" in_ns $A vqkctl qdisc change a0 share 30 ecn 1
+load ecn 3 "10.0.0.2 5001 -f 8 -l 1200 -t 2"
+ce=$(field ce $R/ecn.5001)
+in_ns $A vqkctl qdisc show a0 > $OUT
+[ "${ce:-0}" -gt 0 ] && [ "$(field ecn_marks)" -gt 0 ] &&
+	ok "ECN: CE marks seen on ECT bulk ($ce at the receiver, $(field ecn_marks) in xstats)" ||
+	not_ok "ECN: CE marks seen on ECT bulk (ce $ce, $(cat $OUT))"
+run "ecn off" in_ns $A vqkctl qdisc change a0 ecn 0
+in_ns $A vqkctl qdisc show a0 > $OUT; cd0=$(field codel_drops)
+load noecn 3 "10.0.0.2 5001 -f 8 -l 1200 -t 2"
+ce=$(field ce $R/noecn.5001)
+in_ns $A vqkctl qdisc show a0 > $OUT
+[ "${ce:-1}" -eq 0 ] && [ "$(field codel_drops)" -gt "$cd0" ] &&
+	ok "ECN off: no marks, CoDel drops instead" || not_ok "ECN off: no marks (ce $ce)"
+
+# The other classifiers: skb->priority (the BPF hand-off), EF with trust_dscp, IPv6.
+in_ns $A vqkctl qdisc show a0 > $OUT; n0=$(field by_priority)
+load prio 1 "10.0.0.2 6000 -p 200 -P 0x10010"
+in_ns $A vqkctl qdisc show a0 > $OUT
+[ "$(field by_priority)" -gt "$n0" ] && ok "skb->priority 1:10 is voice ($(field by_priority))" ||
+	not_ok "skb->priority 1:10 is voice"
+in_ns $A vqkctl qdisc show a0 > $OUT; n0=$(field by_dscp)
+load ef 1 "10.0.0.2 6000 -p 200 -t 0xb8"
+in_ns $A vqkctl qdisc show a0 > $OUT
+[ "$(field by_dscp)" -eq "$n0" ] && ok "EF ignored without trust_dscp" || not_ok "EF ignored without trust_dscp"
+run "trust_dscp on" in_ns $A vqkctl qdisc change a0 trust_dscp 1
+load ef2 1 "10.0.0.2 6000 -p 200 -t 0xb8"
+in_ns $A vqkctl qdisc show a0 > $OUT
+[ "$(field by_dscp)" -gt "$n0" ] && ok "EF is voice with trust_dscp ($(field by_dscp))" ||
+	not_ok "EF is voice with trust_dscp"
+run "IPv6 endpoint" in_ns $A vqkctl ep set fd00::2 4006
+in_ns $A vqkctl qdisc show a0 > $OUT; n0=$(field by_table)
+load v6 1 "fd00::2 4006 -p 200 -r"
+in_ns $A vqkctl qdisc show a0 > $OUT
+[ "$(field by_table)" -gt "$n0" ] && ok "IPv6 endpoint matched ($(field by_table))" ||
+	not_ok "IPv6 endpoint matched"
+run "source match: the endpoint is A's own" in_ns $A vqkctl ep set 10.0.0.1 7000
+in_ns $A vqkctl qdisc show a0 > $OUT; n0=$(field by_table)
+load src 1 "10.0.0.2 7001 -p 200 -S 7000"
+in_ns $A vqkctl qdisc show a0 > $OUT
+[ "$(field by_table)" -gt "$n0" ] && ok "source endpoint matched ($(field by_table))" ||
+	not_ok "source endpoint matched"
+in_ns $A vqkctl ep flush
+run "qdisc del after traffic" in_ns $A vqkctl qdisc del a0
