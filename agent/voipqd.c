@@ -38,6 +38,7 @@
 
 #define MAX_IFS (1 + VQ_MAX_LAN)
 #define NSEC_PER_SEC 1000000000ull
+#define LEARN_SAMPLES 4096 /* the learning-latency reservoir: the latest ones */
 
 struct iface {
 	char name[IF_NAMESIZE];
@@ -65,11 +66,19 @@ struct daemon {
 	struct vq_ctl *ctl;
 	int epfd, sigfd, timerfd;
 	bool running, keep_datapath;
+	bool stopping; /* the tracker's last words are not datapath changes */
 	uint64_t started_ns;
 	struct flow_info *flows;
 	unsigned int n_flows;
 	uint64_t backend_errors;
-	uint64_t learn_ns_max;
+	/*
+	 * Learning latency, in microseconds: from the capture timestamp of
+	 * the SIP packet that taught an endpoint (the kernel's receive time,
+	 * in immediate mode) to the return of the map update that installed
+	 * it. A ring of the latest LEARN_SAMPLES.
+	 */
+	uint32_t learn_us[LEARN_SAMPLES];
+	uint64_t learn_n;
 };
 
 static uint64_t now_ns(void)
@@ -113,6 +122,15 @@ static uint64_t cookie_of(const char *call_id)
 	return h;
 }
 
+static void learn_sample(struct daemon *d, uint64_t ts_ns)
+{
+	uint64_t lat = now_ns() - ts_ns;
+
+	/* A clock step, or a packet from before a reload: not a sample. */
+	if (ts_ns && lat < 10 * NSEC_PER_SEC)
+		d->learn_us[d->learn_n++ % LEARN_SAMPLES] = (uint32_t)(lat / 1000);
+}
+
 static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 {
 	struct daemon *d = ctx;
@@ -121,6 +139,8 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 	char buf[VQ_ADDRSTRLEN + 8];
 	int ret = 0;
 
+	if (d->stopping)
+		return 0;
 	if (ev->type == VQ_EP_REMOVED) {
 		if (f && f->is_static)
 			return 0; /* a static rule outlives the call */
@@ -132,9 +152,12 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 			ev->dialog.call_id);
 		return ret == -ENOENT ? 0 : ret;
 	}
-	if (d->dp)
+	if (d->dp) {
 		ret = vq_dp_ep_add(d->dp, &mep->ep, &mep->codec, mep->media, true,
 				   0, cookie_of(ev->dialog.call_id));
+		if (!ret && ev->type == VQ_EP_ADDED)
+			learn_sample(d, ev->ts_ns);
+	}
 	if (!f) {
 		f = calloc(1, sizeof(*f));
 		if (!f)
@@ -147,12 +170,6 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 	if (!f->is_static) {
 		f->mep = *mep;
 		snprintf(f->call_id, sizeof(f->call_id), "%s", ev->dialog.call_id);
-	}
-	if (ev->type == VQ_EP_ADDED) {
-		uint64_t lat = now_ns() - ev->ts_ns;
-
-		if (lat > d->learn_ns_max && lat < 10 * NSEC_PER_SEC)
-			d->learn_ns_max = lat;
 	}
 	pr_info("flow %s %s (%s %s, call %s)\n", vq_ep_event_str(ev->type),
 		vq_endpoint_str(&mep->ep, buf, sizeof(buf)),
@@ -196,6 +213,29 @@ static void add_u64(json_object *o, const char *k, uint64_t v)
 	json_object_object_add(o, k, json_object_new_uint64(v));
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* p50/p99/max of the reservoir: 16 KB to sort, only when asked. */
+static json_object *learn_latency_json(const struct daemon *d)
+{
+	static uint32_t s[LEARN_SAMPLES];
+	size_t n = d->learn_n < LEARN_SAMPLES ? (size_t)d->learn_n : LEARN_SAMPLES;
+	json_object *o = json_object_new_object();
+
+	memcpy(s, d->learn_us, n * sizeof(s[0]));
+	qsort(s, n, sizeof(s[0]), cmp_u32);
+	add_u64(o, "samples", n);
+	add_u64(o, "p50", n ? s[n / 2] : 0);
+	add_u64(o, "p99", n ? s[n * 99 / 100] : 0);
+	add_u64(o, "max", n ? s[n - 1] : 0);
+	return o;
+}
+
 static json_object *view_status(struct daemon *d)
 {
 	const struct vq_tracker_stats *ts = vq_tracker_stats(d->trk);
@@ -225,6 +265,7 @@ static json_object *view_status(struct daemon *d)
 	json_object_object_add(o, "datapath_attached",
 			       json_object_new_boolean(d->dp && d->dp->n_attached > 0));
 	add_u64(o, "uptime_s", (now_ns() - d->started_ns) / NSEC_PER_SEC);
+	json_object_object_add(o, "learn_latency_us", learn_latency_json(d));
 
 	if (d->dp)
 		vq_bpf_stats(d->dp->bpf, &bs);
@@ -758,6 +799,12 @@ static void teardown(struct daemon *d)
 	char err[VQ_SHAPER_ERRLEN] = "";
 	struct flow_info *f;
 
+	/*
+	 * From here the tracker only says goodbye: its calls end with the
+	 * daemon, not on the wire, and what happens to their flows is the
+	 * datapath's decision below.
+	 */
+	d->stopping = true;
 	close_captures(d);
 	vq_ctl_close(d->ctl);
 	if (d->dp && !d->keep_datapath) {
@@ -766,7 +813,9 @@ static void teardown(struct daemon *d)
 			pr_warn("teardown: %s\n", err);
 		d->dp = NULL;
 	} else if (d->dp) {
-		pr_info("leaving the datapath in place (--keep-datapath)\n");
+		pr_info("leaving the datapath in place with its %u flow(s) "
+			"(--keep-datapath): a restarted voipqd adopts them\n",
+			d->n_flows);
 		vq_dp_down(d->dp, true, NULL, 0);
 		d->dp = NULL;
 	}

@@ -318,6 +318,16 @@ static void render_status(struct vq_out *o, json_object *r)
 		vq_out_elem_str(o, json_object_get_string(json_object_array_get_idx(att, i)));
 	vq_out_array_close(o);
 	vq_out_u64(o, "uptime_s", "uptime (s)", ju64(r, "uptime_s"));
+	if (json_object_object_get_ex(r, "learn_latency_us", &c)) {
+		/* SIP packet received -> its endpoint in the datapath. */
+		vq_out_text(o, "learn latency (us):");
+		vq_out_object_open(o, "learn_latency_us");
+		vq_out_u64(o, "samples", "samples", ju64(c, "samples"));
+		vq_out_u64(o, "p50", "p50", ju64(c, "p50"));
+		vq_out_u64(o, "p99", "p99", ju64(c, "p99"));
+		vq_out_u64(o, "max", "max", ju64(c, "max"));
+		vq_out_object_close(o);
+	}
 	vq_out_text(o, "interfaces:");
 	vq_out_table_open(o, "interfaces");
 	for (size_t i = 0; ifs && i < json_object_array_length(ifs); i++) {
@@ -458,6 +468,8 @@ static void view_usage(FILE *f, const char *name, const char *what)
 static void status_usage(FILE *f)
 {
 	view_usage(f, "status", "Interfaces, rates, backend, whether the datapath is attached,\n"
+				"the learning latency (SIP packet received to endpoint in the\n"
+				"datapath: p50, p99, max over the latest 4096 endpoints),\n"
 				"and counters: SIP seen, TLS SIP seen, learned, evicted, demoted.");
 }
 
