@@ -17,6 +17,18 @@ deps-quiet:
 
 check: all
 	@$(MAKE) --no-print-directory -C tests check
+	@$(MAKE) --no-print-directory -C tests/vm check
+
+# sch_voipq against the running kernel's headers, or KDIR=.
+kmod:
+	$(Q)$(MAKE) --no-print-directory -C kmod
+
+# The module in qemu on Debian's 6.1 and 6.12 kernels (part of check).
+vm-check: all
+	@$(MAKE) --no-print-directory -C tests/vm check
+
+vm-bench: all
+	@$(MAKE) --no-print-directory -C tests/vm bench
 
 bench: all
 	@$(MAKE) --no-print-directory -C tests bench
@@ -35,4 +47,4 @@ demo: all
 clean:
 	rm -rf build
 
-.PHONY: all deps deps-quiet check bench fuzz demo install clean
+.PHONY: all deps deps-quiet check bench fuzz demo install clean kmod vm-check vm-bench

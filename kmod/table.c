@@ -41,6 +41,7 @@
 #include <net/sock.h>
 #include <linux/voipq.h>
 
+#include "rtp.h"
 #include "table.h"
 
 static unsigned int max_endpoints = 16384;
@@ -48,15 +49,7 @@ module_param(max_endpoints, uint, 0444);
 MODULE_PARM_DESC(max_endpoints, "Endpoints per network namespace (default 16384)");
 
 #define VOIPQ_SCAN_INTERVAL	HZ
-#define RTP_SEQ_MOD		(1u << 16)
-#define MAX_DROPOUT		3000
-#define MAX_MISORDER		100
 #define TB_MAX_IDLE_NS		(4 * NSEC_PER_SEC)
-
-enum {
-	RTP_STARTED = 1 << 0,
-	RTP_HAVE_TRANSIT = 1 << 1,
-};
 
 struct voipq_policy {
 	u32 rate;		/* bytes/s; 0: no budget */
@@ -80,16 +73,7 @@ struct voipq_state {
 	u64 last_seen_ns;
 	u64 created_ns;
 	bool idle_announced;
-	/* RTP receiver state (RFC 3550 A.1, A.8). */
-	u32 ssrc;
-	u32 rtp_received;
-	u32 base_seq;
-	u32 ext_max_seq;
-	u32 bad_seq;
-	u32 jitter_q4;
-	u32 rtp_flags;
-	s64 transit;
-	u64 rtp_first_ns;
+	struct voipq_rtp rtp;	/* RFC 3550 receiver state */
 };
 
 struct voipq_ep {
@@ -157,93 +141,6 @@ static bool voipq_tb_consume(struct voipq_state *st,
 	return false;
 }
 
-static void voipq_rtp_init_seq(struct voipq_state *st, u16 seq)
-{
-	st->base_seq = seq;
-	st->ext_max_seq = seq;
-	st->bad_seq = RTP_SEQ_MOD + 1;
-	st->rtp_received = 0;
-}
-
-/* Arrival since the stream's first packet, in RTP clock units. */
-static s64 voipq_rtp_arrival(const struct voipq_state *st, u32 clock_rate,
-			     u64 now)
-{
-	u64 rate = clock_rate ? clock_rate : 8000;
-	u64 first = st->rtp_first_ns;
-	u64 d = now >= first ? now - first : first - now;
-	u32 rem;
-	u64 u;
-
-	/* Split so that ns * rate cannot overflow, as rtpstats.c does. */
-	u = div_u64_rem(d, NSEC_PER_SEC, &rem) * rate;
-	u += div_u64((u64)rem * rate, NSEC_PER_SEC);
-	return now >= first ? (s64)u : -(s64)u;
-}
-
-/* The header is a copy in a byte array: no alignment to rely on. */
-static u16 voipq_be16(const u8 *p)
-{
-	return (u16)(p[0] << 8 | p[1]);
-}
-
-static u32 voipq_be32(const u8 *p)
-{
-	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
-}
-
-static void voipq_rtp_update(struct voipq_state *st, u32 clock_rate,
-			     const u8 *h, u64 now)
-{
-	u16 seq = voipq_be16(h + 2);
-	u32 ts = voipq_be32(h + 4);
-	u32 ssrc = voipq_be32(h + 8);
-	u32 flags = st->rtp_flags;
-	s64 transit;
-
-	if (!(flags & RTP_STARTED) || st->ssrc != ssrc) {
-		/* A new stream, or a new SSRC on the same endpoint. */
-		st->ssrc = ssrc;
-		voipq_rtp_init_seq(st, seq);
-		st->rtp_received = 1;
-		st->jitter_q4 = 0;
-		st->rtp_first_ns = now;
-		flags = RTP_STARTED;
-	} else {
-		u16 max_seq = st->ext_max_seq & 0xffff;
-		u32 cycles = st->ext_max_seq & 0xffff0000;
-		u16 udelta = seq - max_seq;
-
-		if (udelta < MAX_DROPOUT) {
-			if (seq < max_seq)
-				cycles += RTP_SEQ_MOD;
-			st->ext_max_seq = cycles | seq;
-		} else if (udelta <= RTP_SEQ_MOD - MAX_MISORDER) {
-			/* A big jump counts once the next packet follows it. */
-			if (seq != st->bad_seq) {
-				st->bad_seq = (seq + 1) & (RTP_SEQ_MOD - 1);
-				return;
-			}
-			voipq_rtp_init_seq(st, seq);
-			flags &= ~RTP_HAVE_TRANSIT;
-		}
-		st->rtp_received++;
-	}
-
-	transit = voipq_rtp_arrival(st, clock_rate, now) - (s64)ts;
-	if (flags & RTP_HAVE_TRANSIT) {
-		s32 d = (s32)((u32)transit - (u32)st->transit);
-		u64 ad = d < 0 ? -(s64)d : d;
-		u64 j = st->jitter_q4;
-
-		/* A.8 in integers: J is kept * 16; J += |D| - J / 16. */
-		j = j + ad - ((j + 8) >> 4);
-		st->jitter_q4 = min_t(u64, j, U32_MAX);
-	}
-	st->transit = transit;
-	st->rtp_flags = flags | RTP_HAVE_TRANSIT;
-}
-
 bool voipq_table_active(struct net *net)
 {
 	struct voipq_net *vn = voipq_net(net);
@@ -279,7 +176,7 @@ enum voipq_match voipq_table_match(struct net *net, const struct voipq_pkt *p,
 	if (!fits)
 		st->demoted++;
 	if (p->has_rtp)
-		voipq_rtp_update(st, ep->pol.clock_rate, p->rtp, now);
+		voipq_rtp_update(&st->rtp, ep->pol.clock_rate, p->rtp, now);
 	spin_unlock(&ep->lock);
 
 	*epp = ep;
@@ -471,12 +368,12 @@ static int voipq_fill(struct sk_buff *skb, struct voipq_ep *ep, u32 portid,
 	    nla_put_u64_64bit(skb, VOIPQ_ST_A_DEMOTED, st.demoted, VOIPQ_ST_A_PAD) ||
 	    nla_put_u64_64bit(skb, VOIPQ_ST_A_LAST_SEEN_NS, st.last_seen_ns,
 			      VOIPQ_ST_A_PAD) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_SSRC, st.ssrc) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_RECEIVED, st.rtp_received) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_BASE_SEQ, st.base_seq) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_EXT_MAX_SEQ, st.ext_max_seq) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_JITTER_Q4, st.jitter_q4) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_FLAGS, st.rtp_flags))
+	    nla_put_u32(skb, VOIPQ_ST_A_RTP_SSRC, st.rtp.ssrc) ||
+	    nla_put_u32(skb, VOIPQ_ST_A_RTP_RECEIVED, st.rtp.received) ||
+	    nla_put_u32(skb, VOIPQ_ST_A_RTP_BASE_SEQ, st.rtp.base_seq) ||
+	    nla_put_u32(skb, VOIPQ_ST_A_RTP_EXT_MAX_SEQ, st.rtp.ext_max_seq) ||
+	    nla_put_u32(skb, VOIPQ_ST_A_RTP_JITTER_Q4, st.rtp.jitter_q4) ||
+	    nla_put_u32(skb, VOIPQ_ST_A_RTP_FLAGS, st.rtp.flags))
 		goto out_cancel;
 	nla_nest_end(skb, nest);
 

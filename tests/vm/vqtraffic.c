@@ -4,7 +4,8 @@
  * guest's TCP stack or offloads, and deterministic enough to assert on:
  *
  *   send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r]
- *        [-P PRIORITY] [-S SOURCE_PORT]
+ *        [-P PRIORITY] [-S SOURCE_PORT] [-G N: skip a sequence number
+ *        every N packets]
  *        PPS 0 floods (blocking sockets: the qdisc paces us); FLOWS sockets
  *        with their own source ports; -r sends RTP (G.711 timing).
  *   recv PORT [-s SECS]
@@ -39,7 +40,7 @@ static uint64_t now_ns(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vqtraffic send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r] [-P PRIO] [-S SPORT]\n"
+	fprintf(stderr, "usage: vqtraffic send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r] [-P PRIO] [-S SPORT] [-G N]\n"
 			"       vqtraffic recv PORT [-s SECS]\n");
 	exit(2);
 }
@@ -69,7 +70,8 @@ static int addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss,
 static int cmd_send(int argc, char **argv)
 {
 	int secs = 3, pps = 0, size = 200, tos = 0, flows = 1, rtp = 0, opt;
-	int prio = -1, sport = 0;
+	int prio = -1, sport = 0, gap_every = 0;
+	uint64_t gaps = 0;
 	struct sockaddr_storage dst;
 	int fds[MAX_FLOWS];
 	unsigned char buf[1500];
@@ -84,7 +86,7 @@ static int cmd_send(int argc, char **argv)
 	if (addr_parse(argv[1], (uint16_t)atoi(argv[2]), &dst, &dlen) < 0)
 		usage();
 	optind = 3;
-	while ((opt = getopt(argc, argv, "s:p:l:t:f:rP:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:l:t:f:rP:S:G:")) != -1) {
 		switch (opt) {
 		case 's': secs = atoi(optarg); break;
 		case 'p': pps = atoi(optarg); break;
@@ -94,6 +96,7 @@ static int cmd_send(int argc, char **argv)
 		case 'r': rtp = 1; break;
 		case 'P': prio = (int)strtol(optarg, NULL, 0); break;
 		case 'S': sport = atoi(optarg); break;
+		case 'G': gap_every = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -150,6 +153,12 @@ static int cmd_send(int argc, char **argv)
 			}
 			next += gap;
 		}
+		if (rtp && gap_every && sent && sent % (uint64_t)gap_every == 0) {
+			/* A packet "lost" before us: skip its number and time. */
+			seq++;
+			ts += 160;
+			gaps++;
+		}
 		if (rtp) {
 			buf[2] = (unsigned char)(seq >> 8);
 			buf[3] = (unsigned char)seq;
@@ -166,7 +175,7 @@ static int cmd_send(int argc, char **argv)
 			   dlen) >= 0)
 			sent++;
 	}
-	printf("sent %" PRIu64 " pps %.0f\n", sent,
+	printf("sent %" PRIu64 " gaps %" PRIu64 " pps %.0f\n", sent, gaps,
 	       (double)sent / ((double)(now_ns() - start) / 1e9));
 	return 0;
 }

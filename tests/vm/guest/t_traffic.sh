@@ -59,6 +59,19 @@ echo "# endpoint: packets $pk rtp_received $rr rtp_lost $rl jitter_q4 $jq last_s
 	ok "per-endpoint stats: packets, RTP received, no loss, last seen" ||
 	not_ok "per-endpoint stats ($(cat $OUT))"
 
+# RTP loss as the receiver counts it: the sender skips every 10th number.
+run "fresh voice endpoint" sh -c "$IP netns exec $A vqkctl ep del 10.0.0.2 4000 && $IP netns exec $A vqkctl ep set 10.0.0.2 4000"
+in_ns $B vqtraffic recv 4000 -s 3 > $R/gap.4000 2>&1 &
+sleep 1
+in_ns $A vqtraffic send 10.0.0.2 4000 -r -p 200 -G 10 -s 1 > $R/gap.send 2>&1
+wait
+gaps=$(field gaps $R/gap.send); rlost=$(field rtp_lost $R/gap.4000)
+in_ns $A vqkctl ep get 10.0.0.2 4000 > $OUT
+klost=$(field rtp_lost)
+[ "$gaps" -gt 5 ] && [ "$klost" = "$gaps" ] && [ "$rlost" = "$gaps" ] &&
+	ok "RTP loss in the kernel = at the receiver = skipped numbers ($klost)" ||
+	not_ok "RTP loss: kernel $klost, receiver $rlost, skipped $gaps"
+
 # Voice over the cap: bulk keeps at least about its share.
 run "voice share 20%" in_ns $A vqkctl qdisc change a0 share 20
 load cap 3 "10.0.0.2 5001 -f 8 -l 1200" "10.0.0.2 4000 -f 8 -l 1200 -p 3000"
