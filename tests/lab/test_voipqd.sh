@@ -140,10 +140,13 @@ voipqd_start() {
 voipqd_stop() {
 	local sig=${1:-TERM} i rc=0
 	kill -"$sig" "$VQD_PID"
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$VQD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	# Quietly: bash reports a child killed by a signal when it reaps it.
+	{
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$VQD_PID" || break
+			sleep 0.05
+		done
+	} 2>/dev/null
 	kill -0 "$VQD_PID" 2>/dev/null && lab_fail "voipqd ignores SIG$sig"
 	reap "$VQD_PID" || rc=$?
 	VQD_PID=
@@ -161,7 +164,7 @@ poll() {
 	return 1
 }
 has_flow() { [ -n "$(flow "$1" "$2")" ]; }
-no_flow() { [ -z "$(flow "$1" "$2")" ]; }
+no_flows() { [ "$(n_flows)" -eq 0 ]; }
 grows() { [ "$(flow_packets "$1" "$2")" -gt "$3" ] 2>/dev/null; }
 
 # hangup NAME PORT: tell the uac_media.xml call NAME, whose SIP port is
@@ -175,6 +178,28 @@ hangup() {
 		"$LAN_IP" "$2" "$LAN_IP" "$1" "$LAN_IP" "$LAN_IP" "$cid")
 	in_ns "$NS_LAN" bash -c 'cat > "/dev/udp/$1/$2"' _ "$LAN_IP" "$2" <<<"$msg"
 }
+
+# gone_at CMD...: poll until CMD holds (bounded, 3 s); print the wall-clock
+# ms at that moment, or "never".
+gone_at() {
+	local i
+	for ((i = 0; i < 150; i++)); do
+		"$@" && { now_ms; return 0; }
+		sleep 0.02
+	done
+	echo never
+}
+# since_sent MS TRACE METHOD: ms from sipp's sending METHOD (the time
+# stamp in its message trace) to MS.
+since_sent() {
+	local ts
+	[ "$1" = never ] && { echo never; return 0; }
+	ts=$(awk -v m="$3" '/^-+ [0-9]+-[0-9]+-[0-9]+ / { ts = $2 " " $3 }
+			    $1 == m { print ts; exit }' "$2")
+	[ -n "$ts" ] || { echo never; return 0; }
+	echo $(($1 - $(date -d "$ts" +%s%3N)))
+}
+within() { [ "$1" != never ] && [ "$1" -le "$2" ]; }
 
 # Call-ID of the call in a sipp message trace.
 call_id_of() { sed -n 's/^Call-ID: *//p' "$1" | tr -d '\r' | head -1; }
@@ -276,11 +301,9 @@ p0=$(flow_packets "$WAN_IP" "$FAR_PORT")
 check "flows: the classifier counts the call's RTP (packets grow past $p0 + 50)" \
 	poll 60 grows "$WAN_IP" "$FAR_PORT" $((${p0:-0} + 50))
 sipp_wait pcap "$UAC_PID"
-t_bye=$(now_ms)
-poll 40 test "$(n_flows)" -eq 0 || true
-dt=$(($(now_ms) - t_bye))
-check "BYE: flows gone ${dt} ms after the call ended (limit 1000)" \
-	test "$(n_flows)" -eq 0 -a "$dt" -le 1000
+dt=$(since_sent "$(gone_at no_flows)" "$OUT/pcap.uac.msg" BYE)
+check "BYE: the call's flows gone $dt ms after sipp sent BYE (limit 1000)" \
+	within "$dt" 1000
 sipp_wait pcap "$UAS_PID"
 
 # --- 3: a call cancelled while ringing ------------------------------------
@@ -294,12 +317,11 @@ for ((i = 0; i < 100; i++)); do
 done
 check "CANCEL: the offer's endpoint $LAN_IP:42000 was installed while ringing" \
 	test $seen -eq 1
+gone=$(gone_at no_flows)
 sipp_wait cancel "$UAC_PID"
-t_bye=$(now_ms)
-poll 20 test "$(n_flows)" -eq 0 || true
-dt=$(($(now_ms) - t_bye))
-check "CANCEL: no flow left ${dt} ms after 487/ACK (limit 1000)" \
-	test "$(n_flows)" -eq 0 -a "$dt" -le 1000
+dt=$(since_sent "$gone" "$OUT/cancel.uac.msg" CANCEL)
+check "CANCEL: no flow left $dt ms after sipp sent CANCEL (limit 1000)" \
+	within "$dt" 1000
 sipp_wait cancel "$UAS_PID"
 
 # --- 4: voice under floods, learned vs unseen call ------------------------
@@ -401,16 +423,15 @@ in_ns "$NS_RTR" tc -s qdisc show > "$OUT/qdiscs.flood"
 lab_log "learned call's flow: $(flow "$WAN_IP" 40002)"
 hangup seen 5060
 hangup unseen 5082
+gone=$(gone_at no_flows)
 in_ns "$NS_RTR" nft list table ip voipq_lab_nat > "$OUT/nft"
 lab_log "bulk while measuring: up $up_kbit kbit/s, down $down_kbit kbit/s (shaped 9500/47500)"
 [ "$up_kbit" -ge 7000 ] && [ "$down_kbit" -ge 35000 ] ||
 	lab_fail "the floods did not load the link: see $OUT/iperf.*"
 sipp_wait seen "$SEEN_UAC"
-t_bye=$(now_ms)
-poll 40 no_flow "$WAN_IP" 40002 || true
-dt=$(($(now_ms) - t_bye))
-check "BYE under flood: flows of $SEEN_CID gone ${dt} ms after the call ended (limit 1000)" \
-	test "$(n_flows)" -eq 0 -a "$dt" -le 1000
+dt=$(since_sent "$gone" "$OUT/seen.uac.msg" BYE)
+check "BYE under flood: flows of $SEEN_CID gone $dt ms after sipp sent BYE (limit 1000)" \
+	within "$dt" 1000
 sipp_wait unseen "$UNSEEN_UAC"
 sipp_wait seen "$SEEN_UAS"
 sipp_wait unseen "$UNSEEN_UAS"
@@ -475,6 +496,7 @@ check "restart: its packets keep being classified (past $p0 + 25)" \
 	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
 check "restart: and prioritised (none demoted)" \
 	test "$(flow "$WAN_IP" 40002 | jq -r .demoted)" = 0
+pk=$(flow_packets "$WAN_IP" 40002)
 voipqd_stop KILL
 pinged() { in_ns "$NS_LAN" ping -c 3 -i 0.2 -W 2 -q "$WAN_IP" >/dev/null; }
 check "kill -9: ping LAN -> WAN still answered" pinged
@@ -492,8 +514,13 @@ sipp_wait restart "$RESTART_UAS"
 # A fresh daemon adopts the orphans (their BYE went unseen), and its
 # SIGTERM removes everything the datapath had.
 voipqd_start
+far=$(flow "$WAN_IP" 40002)
+lab_log "adopted after kill -9: $far"
 check "cleanup: the orphaned flow is adopted" \
-	test "$(flow "$WAN_IP" 40002 | jq -r .why)" = adopted
+	test "$(jq -r .why <<<"${far:-null}")" = adopted
+# Both probes ran on for seconds after the kill: 50 packets/s each way.
+check "kill -9: the datapath classified on without a daemon (packets $pk -> past $((pk + 100)))" \
+	test "$(jq -r .packets <<<"${far:-null}")" -gt $((pk + 100))
 voipqd_stop TERM
 check "cleanup: pins removed" test ! -e "$PIN"
 check "cleanup: state file removed" test ! -e "$STATE"
