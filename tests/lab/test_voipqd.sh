@@ -246,10 +246,8 @@ table ip voipq_lab_nat {
 		type nat hook postrouting priority srcnat; policy accept;
 		oifname "r1" masquerade
 	}
-	# As a home router's firewall does: a packet conntrack cannot place
-	# (a TCP segment outside the window it tracked, after the shaper's
-	# drops) is neither forwarded un-NATed nor answered with a RST by
-	# the router itself, which would kill the flood's connections.
+	# As a home router's firewall does: what conntrack cannot place is
+	# neither forwarded un-NATed nor answered by the router itself.
 	chain input {
 		type filter hook input priority filter; policy accept;
 		ct state invalid counter drop
