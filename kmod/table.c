@@ -26,6 +26,7 @@
  * "idle" multicast group, entries idle past their idle time, and the agent
  * decides.
  */
+#include <linux/bitmap.h>
 #include <linux/in.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
@@ -89,6 +90,13 @@ struct voipq_ep {
 
 struct voipq_net {
 	struct rhashtable ht;
+	/*
+	 * Bit p is set while an entry has port p (host order), so that a
+	 * packet to and from unknown ports costs two bit tests and no hash
+	 * lookup, as in the BPF classifier. Set before an insert, cleared
+	 * after the last entry with the port is gone.
+	 */
+	DECLARE_BITMAP(ports, 65536);
 	struct list_head eps;		/* for dumps and the idle scan */
 	struct mutex lock;		/* writers */
 	unsigned int count;
@@ -159,8 +167,10 @@ enum voipq_match voipq_table_match(struct net *net, const struct voipq_pkt *p,
 
 	if (!p->has_ports || !voipq_table_active(net))
 		return VOIPQ_MISS;
-	ep = rhashtable_lookup_fast(&vn->ht, &p->dst, voipq_ht_params);
-	if (!ep)
+	ep = NULL;
+	if (test_bit(ntohs(p->dst.port), vn->ports))
+		ep = rhashtable_lookup_fast(&vn->ht, &p->dst, voipq_ht_params);
+	if (!ep && test_bit(ntohs(p->src.port), vn->ports))
 		ep = rhashtable_lookup_fast(&vn->ht, &p->src, voipq_ht_params);
 	if (!ep)
 		return VOIPQ_MISS;
@@ -385,6 +395,17 @@ out_cancel:
 	return -EMSGSIZE;
 }
 
+/* After a removal: clear @port's bit unless another entry still has it. */
+static void voipq_port_put(struct voipq_net *vn, __be16 port)
+{
+	struct voipq_ep *ep;
+
+	list_for_each_entry(ep, &vn->eps, list)
+		if (ep->key.port == port)
+			return;
+	clear_bit(ntohs(port), vn->ports);
+}
+
 static void voipq_ep_remove(struct voipq_net *vn, struct voipq_ep *ep)
 {
 	lockdep_assert_held(&vn->lock);
@@ -440,17 +461,19 @@ static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
 	ep->st.created_ns = ktime_get_ns();
 	voipq_ep_apply(ep, &pol);
 
+	set_bit(ntohs(key.port), vn->ports);
 	err = rhashtable_insert_fast(&vn->ht, &ep->node, voipq_ht_params);
 	if (err) {
 		NL_SET_ERR_MSG(extack, "Cannot insert the endpoint");
-		goto out_free_ep;
+		goto out_put_port;
 	}
 	list_add_tail_rcu(&ep->list, &vn->eps);
 	WRITE_ONCE(vn->count, vn->count + 1);
 	mutex_unlock(&vn->lock);
 	return 0;
 
-out_free_ep:
+out_put_port:
+	voipq_port_put(vn, key.port);
 	kfree(ep);
 out_unlock:
 	mutex_unlock(&vn->lock);
@@ -472,6 +495,7 @@ static int voipq_nl_del(struct sk_buff *skb, struct genl_info *info)
 	ep = rhashtable_lookup_fast(&vn->ht, &key, voipq_ht_params);
 	if (ep) {
 		voipq_ep_remove(vn, ep);
+		voipq_port_put(vn, key.port);
 	} else {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VOIPQ_A_ENDPOINT],
 				    "No such endpoint");
@@ -546,6 +570,7 @@ static void voipq_flush(struct voipq_net *vn)
 	mutex_lock(&vn->lock);
 	list_for_each_entry_safe(ep, tmp, &vn->eps, list)
 		voipq_ep_remove(vn, ep);
+	bitmap_zero(vn->ports, 65536);
 	mutex_unlock(&vn->lock);
 }
 

@@ -4,7 +4,7 @@
 # binaries with their shared libraries (found with ldd), the Debian
 # kernel's modules the tests need, sch_voipq.ko and the guest scripts.
 #
-#   mkinitramfs.sh KROOT KVER KO OUT BIN...
+#   [TC_PLUGIN=q_voipq.so] mkinitramfs.sh KROOT KVER KO OUT BIN...
 set -euo pipefail
 
 kroot=$1 kver=$2 ko=$3 out=$4
@@ -27,6 +27,14 @@ copy_with_libs() { # FILE DEST
 }
 copy_with_libs /usr/sbin/tc "$work/usr/sbin/tc"
 copy_with_libs /bin/ip "$work/usr/sbin/ip"
+# tc's plugin for voipq, where this tc looks for plugins (Debian:
+# /usr/lib/x86_64-linux-gnu/tc/).
+if [ -n "${TC_PLUGIN:-}" ]; then
+	tclib=$(strings /usr/sbin/tc | sed -n 's|^\(/.*/tc/\)$|\1|p' | tail -1)
+	[ -n "$tclib" ] || tclib=/usr/lib/tc/
+	mkdir -p "$work$tclib"
+	cp "$TC_PLUGIN" "$work${tclib}q_voipq.so"
+fi
 for b in "$@"; do
 	copy_with_libs "$b" "$work/tests/$(basename "$b")"
 done

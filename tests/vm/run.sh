@@ -15,10 +15,10 @@ if [ -w /dev/kvm ]; then
 	# KVM works when a paused machine with a vCPU stays up on it (until the
 	# timeout): /dev/kvm exists on hosts where creating the vCPU aborts.
 	set +e
-	(timeout 3 qemu-system-x86_64 -accel kvm -cpu host -machine pc -S \
-		-display none -nodefaults -no-user-config </dev/null \
-		>/dev/null 2>&1) 2>/dev/null
-	[ $? -eq 124 ] && accel="-accel kvm -cpu host"
+	{ kvm=$(timeout 3 qemu-system-x86_64 -accel kvm -cpu host -machine pc \
+		-S -display none -nodefaults -no-user-config </dev/null \
+		>/dev/null 2>&1; echo $?); } 2>/dev/null
+	[ "$kvm" -eq 124 ] && accel="-accel kvm -cpu host"
 	set -e
 fi
 echo "vm: $(basename "$kernel") ${accel%% -cpu*}, mode $mode"

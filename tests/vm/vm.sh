@@ -33,7 +33,7 @@ for pair in "$@"; do
 	printf '  %-8s sch_voipq.ko for %s, W=1 clean\n' KMOD "$kver"
 
 	initrd=$OUT/initrd-$kver.gz
-	"$here/mkinitramfs.sh" "$kroot" "$kver" "$top/build/kmod/$kver/sch_voipq.ko" \
+	TC_PLUGIN=$top/build/kmod/tc/q_voipq.so "$here/mkinitramfs.sh" "$kroot" "$kver" "$top/build/kmod/$kver/sch_voipq.ko" \
 		"$initrd" "$OUT/vqkctl" "$OUT/vqtraffic"
 	log=$OUT/console-$kver-$mode.log
 	start=$(date +%s)

@@ -26,7 +26,6 @@ expect "rejected changes changed nothing" "share 40 limit 2000 target 3000 inter
 run "qdisc del" in_ns $A vqkctl qdisc del a0
 refuse "show after del" "No such file" in_ns $A vqkctl qdisc show a0
 refuse "add without a rate" "kernel says: .*rate is required" in_ns $A vqkctl qdisc add a0 share 10
-refuse "add via tc without options" "rate|Options are required" in_ns $A $TC qdisc add dev a0 root voipq
 refuse "add: rate below the minimum" "kernel says: .*range" in_ns $A vqkctl qdisc add a0 rate 999
 refuse "add: limit too small" "kernel says: .*range" in_ns $A vqkctl qdisc add a0 rate 1mbit limit 15
 refuse "add: ecn not a boolean" "kernel says: .*range" in_ns $A vqkctl qdisc add a0 rate 1mbit ecn 2
@@ -37,6 +36,24 @@ expect "defaults" "share 30 limit 10240 target 5000 interval 100000 ecn 1 trust_
 	in_ns $A vqkctl qdisc show a0
 refuse "add twice" "File exists" in_ns $A vqkctl qdisc add a0 rate 1gbit
 run "qdisc del again" in_ns $A vqkctl qdisc del a0
+
+# The same through tc and its voipq plugin (kmod/tc/q_voipq.c).
+run "tc qdisc add" in_ns $A $TC qdisc add dev a0 root handle 1: voipq rate 10mbit share 25 limit 3000 target 4ms interval 80ms noecn trust_dscp
+expect "tc qdisc show" "qdisc voipq 1: root refcnt [0-9]+ rate 10Mbit share 25% limit 3000p target 4000us interval 80000us noecn trust_dscp" \
+	in_ns $A $TC qdisc show dev a0
+expect "tc -s shows the xstats" "voice_packets 0 .*by_table 0.*ecn_marks 0" sh -c "$TC -n $A -s qdisc show dev a0 | tr '\n' ' '"
+expect "tc -j gives JSON" '"kind":"voipq".*"voice_share":25.*"ecn":false' in_ns $A $TC -j -s qdisc show dev a0
+run "tc qdisc change" in_ns $A $TC qdisc change dev a0 root voipq share 35 ecn
+expect "change shows" "share 35% limit 3000p target 4000us interval 80000us ecn trust_dscp" \
+	in_ns $A $TC qdisc show dev a0
+refuse "tc: share 0 refused by the kernel" "Error: integer out of range" in_ns $A $TC qdisc change dev a0 root voipq share 0
+refuse "tc: target above interval" "Error: CoDel target must be below its interval" \
+	in_ns $A $TC qdisc change dev a0 root voipq target 90ms
+refuse "tc: a rate tc cannot parse" "illegal \"rate\"" in_ns $A $TC qdisc change dev a0 root voipq rate fast
+refuse "tc: unknown option" "unknown option" in_ns $A $TC qdisc change dev a0 root voipq colour blue
+run "tc qdisc replace" in_ns $A $TC qdisc replace dev a0 root voipq rate 20mbit
+run "tc qdisc del" in_ns $A $TC qdisc del dev a0 root
+refuse "tc: add without a rate" "Error: sch_voipq: A rate is required" in_ns $A $TC qdisc add dev a0 root voipq share 10
 
 . /tests/t_netlink.sh
 . /tests/t_traffic.sh
