@@ -611,7 +611,8 @@ static int voipq_change(struct Qdisc *sch, struct nlattr *opt,
 		q->voice_share = nla_get_u32(tb[TCA_VOIPQ_VOICE_SHARE]);
 	if (tb[TCA_VOIPQ_LIMIT])
 		sch->limit = nla_get_u32(tb[TCA_VOIPQ_LIMIT]);
-	q->vlimit = max(sch->limit / 8, 8U);
+	/* Voice queues only past its cap: keep that wait short. */
+	q->vlimit = clamp(sch->limit / 8, 8U, 128U);
 	q->target_us = target;
 	q->interval_us = interval;
 	q->cparams.target = ((u64)target * NSEC_PER_USEC) >> CODEL_SHIFT;

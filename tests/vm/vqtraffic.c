@@ -8,7 +8,8 @@
  *        every N packets]
  *        PPS 0 floods (blocking sockets: the qdisc paces us); FLOWS sockets
  *        with their own source ports; -r sends RTP (G.711 timing).
- *   recv PORT [-s SECS]
+ *   recv PORT [-s SECS] [-w SECS: count only the first SECS after the
+ *        first packet]
  *        prints one line: packets, bytes, CE marks, one-way delay
  *        percentiles (sender and receiver share the guest's clock) and
  *        RTP loss from the sequence numbers.
@@ -41,7 +42,7 @@ static uint64_t now_ns(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: vqtraffic send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r] [-P PRIO] [-S SPORT] [-G N]\n"
-			"       vqtraffic recv PORT [-s SECS]\n");
+			"       vqtraffic recv PORT [-s SECS] [-w SECS]\n");
 	exit(2);
 }
 
@@ -197,14 +198,18 @@ static int cmd_recv(int argc, char **argv)
 	uint64_t *delay;
 	size_t nd = 0;
 	int fd, one = 1, zero = 0, secs = 3, opt, rtp = 0;
+	uint64_t window = 0;
 
 	if (argc < 2)
 		usage();
 	optind = 2;
-	while ((opt = getopt(argc, argv, "s:")) != -1) {
-		if (opt != 's')
+	while ((opt = getopt(argc, argv, "s:w:")) != -1) {
+		if (opt == 's')
+			secs = atoi(optarg);
+		else if (opt == 'w')
+			window = (uint64_t)(atof(optarg) * 1e9);
+		else
 			usage();
-		secs = atoi(optarg);
 	}
 	delay = calloc(MAX_SAMPLES, sizeof(*delay));
 	fd = socket(AF_INET6, SOCK_DGRAM, 0);
@@ -236,6 +241,9 @@ static int cmd_recv(int argc, char **argv)
 		int tclass = 0;
 
 		if (n < 20)
+			continue;
+		/* With a window, only what arrived while the load was on. */
+		if (window && first && t > first + window)
 			continue;
 		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS)

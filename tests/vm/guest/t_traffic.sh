@@ -6,12 +6,14 @@ R=/tmp/r
 mkdir -p $R
 
 # load NAME SECS "SENDER ARGS"... : receivers on each sender's port in B,
-# senders in A, all for SECS; results in $R/NAME.<port>.
+# senders in A, all for SECS; results in $R/NAME.<port>. $WINDOW, if set,
+# counts only what arrived while the senders ran, not the queues draining.
 load() {
 	lname=$1; secs=$2; shift 2
 	for s in "$@"; do
 		port=$(echo $s | awk '{print $2}')
-		in_ns $B vqtraffic recv $port -s $((secs + 2)) > $R/$lname.$port 2>&1 &
+		in_ns $B vqtraffic recv $port -s $((secs + 2)) ${WINDOW:+-w $WINDOW} \
+			> $R/$lname.$port 2>&1 &
 	done
 	sleep 1
 	for s in "$@"; do
@@ -74,16 +76,18 @@ klost=$(field rtp_lost)
 
 # Voice over the cap: bulk keeps at least about its share.
 run "voice share 20%" in_ns $A vqkctl qdisc change a0 share 20
-load cap 3 "10.0.0.2 5001 -f 8 -l 1200" "10.0.0.2 4000 -f 8 -l 1200 -p 3000"
+WINDOW=2.5 load cap 3 "10.0.0.2 5001 -f 8 -l 1200" "10.0.0.2 4000 -f 8 -l 1200 -p 3000"
+unset WINDOW
 vb=$(field bytes $R/cap.4000); bb=$(field bytes $R/cap.5001)
 tot=$((vb + bb))
 in_ns $A vqkctl qdisc show a0 > $OUT
 echo "# voice flood over the cap: voice $vb bytes, bulk $bb bytes; sent over the cap on an idle bulk band: $(field voice_over_cap) packets"
-# Short of 80%: voice may use what bulk leaves idle, and TCG leaves some.
-[ $tot -gt 0 ] && [ $((bb * 100 / tot)) -ge 60 ] &&
-	ok "bulk keeps its share when voice floods: $((bb * 100 / tot))% (>= 60%, configured 80%)" ||
+# A little short of 80% is allowed: voice may use what bulk leaves idle,
+# and a TCG guest's senders leave some.
+[ $tot -gt 0 ] && [ $((bb * 100 / tot)) -ge 72 ] &&
+	ok "bulk keeps its share when voice floods: $((bb * 100 / tot))% (>= 72%, configured 80%)" ||
 	not_ok "bulk keeps its share when voice floods: $((bb * 100 / (tot + 1)))%"
-[ $tot -gt 0 ] && [ $((vb * 100 / tot)) -ge 10 ] &&
+[ $tot -gt 0 ] && [ $((vb * 100 / tot)) -ge 12 ] &&
 	ok "voice still gets its cap: $((vb * 100 / tot))%" ||
 	not_ok "voice still gets its cap: $((vb * 100 / (tot + 1)))%"
 in_ns $A vqkctl qdisc show a0 > $OUT
