@@ -27,7 +27,10 @@ fi
 kver=${img#linux-image-}
 root=$vm/$kver/root
 
-if [ -e "$vm/$kver/.done" ]; then
+# The stamp, and a module still there: kbuild's `make M=<repo> clean` from
+# the repository root deletes every .ko below it, build/vm/ included.
+if [ -e "$vm/$kver/.done" ] &&
+	[ -n "$(find "$root/lib/modules/$kver/kernel/drivers/net" -name 'veth.ko*' 2>/dev/null)" ]; then
 	echo "$kver"
 	exit 0
 fi
