@@ -110,7 +110,7 @@ static void keep_extack(struct vq_nl *nl, const struct nlmsghdr *nlh,
 	while (n && (nl->msg[n - 1] == '.' || nl->msg[n - 1] == '\n'))
 		nl->msg[--n] = '\0';
 	if (!error && n)
-		pr_info("netlink: kernel warning: %s", nl->msg);
+		pr_info("netlink: kernel warning: %s\n", nl->msg);
 }
 
 static int cb_error(const struct nlmsghdr *nlh, void *data)

@@ -1172,7 +1172,7 @@ int vq_shaper_setup(const struct vq_shaper_config *cfg_in,
 	if (!ret) {
 		char up[32], down[32];
 
-		pr_info("shaper: %s up %s%s%s, leaves %s", cfg.wan,
+		pr_info("shaper: %s up %s%s%s, leaves %s\n", cfg.wan,
 			vq_rate_format(st->up_bps, up, sizeof(up)),
 			st->down_dev[0] ? ", down " : "",
 			st->down_dev[0] ? vq_rate_format(st->down_bps, down,
@@ -1222,7 +1222,7 @@ static int down_teardown(struct vq_nl *nl, struct vq_shaper_state *st,
 				     "delete the clsact qdisc on %s", st->wan);
 			}
 		} else {
-			pr_info("shaper: leaving clsact on %s: %u filters still use it",
+			pr_info("shaper: leaving clsact on %s: %u filters still use it\n",
 				st->wan, in.n + eg.n);
 		}
 	}

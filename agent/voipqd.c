@@ -32,6 +32,7 @@
 #include "dedup.h"
 #include "dialog.h"
 #include "emodel.h"
+#include "hash.h"
 #include "log.h"
 #include "rate.h"
 #include "route.h"
@@ -115,11 +116,7 @@ static void flow_forget(struct daemon *d, const struct vq_endpoint *ep)
 
 static uint64_t cookie_of(const char *call_id)
 {
-	uint64_t h = 14695981039346656037ull;
-
-	for (; *call_id; call_id++)
-		h = (h ^ (uint8_t)*call_id) * 1099511628211ull;
-	return h;
+	return vq_fnv64_str(VQ_FNV64_INIT, call_id);
 }
 
 static void learn_sample(struct daemon *d, uint64_t ts_ns)

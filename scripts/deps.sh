@@ -10,7 +10,7 @@ PKGS=(
 	libclang-rt-14-dev valgrind
 	sip-tester tcpdump iproute2
 	libbpf-dev bpftool linux-libc-dev libmnl-dev
-	iperf3 ethtool iputils-ping nftables gnuplot-nox
+	iperf3 ethtool iputils-ping nftables gnuplot-nox jq
 	qemu-system-x86 busybox-static kmod cpio
 )
 

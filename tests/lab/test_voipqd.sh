@@ -51,7 +51,7 @@ LAB_OK=
 
 lab_require
 for t in sipp nft jq timeout; do
-	command -v "$t" >/dev/null || lab_skip "$t not installed (make deps; jq: apt-get install jq)"
+	command -v "$t" >/dev/null || lab_skip "$t not installed (make deps)"
 done
 [ -r "$SIPP_MEDIA/g711a.pcap" ] || lab_skip "$SIPP_MEDIA/g711a.pcap missing (package sip-tester)"
 for f in "$VOIPQD" "$VOIPQCTL" "$PROBE" "$VQLAB"; do
