@@ -116,28 +116,23 @@ lab_topology() {
 	in_ns "$NS_LAN" ping -c1 -W2 "$WAN_IP" >/dev/null || lab_fail "no route LAN -> WAN"
 }
 
-# Wait until a line appears in a file, bounded.
-lab_wait_line() {
-	local file=$1 pattern=$2 tries=${3:-100}
-	while [ "$tries" -gt 0 ]; do
-		grep -q "$pattern" "$file" 2>/dev/null && return 0
+# poll TRIES CMD...: run CMD every 50 ms until it succeeds, at most TRIES.
+poll() {
+	local tries=$1 i
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
 		sleep 0.05
-		tries=$((tries - 1))
 	done
 	return 1
 }
 
+# listening NS PORT [t|u]: something listens on PORT (UDP by default).
+listening() { [ -n "$(in_ns "$1" ss -Hln"${3:-u}" "( sport = :$2 )" 2>/dev/null)" ]; }
+
 # Wait until a TCP port listens in a namespace (iperf3's control port),
 # bounded: a flood that never started would make a test meaningless.
-lab_wait_listen() {
-	local ns=$1 port=$2 tries=${3:-100}
-	while [ "$tries" -gt 0 ]; do
-		in_ns "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	return 1
-}
+lab_wait_listen() { poll "${3:-100}" listening "$1" "$2" t; }
 
 # Bytes a class has sent so far: class_bytes NS DEV CLASSID
 class_bytes() {
@@ -148,3 +143,293 @@ class_bytes() {
 
 # Read key=value from an rtpprobe result line.
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1"; }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Children we started, by PID; a reaped one leaves the list, so cleanup
+# never signals a number the system has handed to someone else.
+forget() {
+	local keep=() pid
+	for pid in "${LAB_PIDS[@]}"; do
+		[ "$pid" = "$1" ] || keep+=("$pid")
+	done
+	LAB_PIDS=("${keep[@]}")
+}
+# (Quietly: bash reports a child killed by a signal on stderr.)
+reap() { local rc=0; { wait "$1"; } 2>/dev/null || rc=$?; forget "$1"; return $rc; }
+
+# lab_bg_in NS DIR CMD...: start CMD in namespace NS with working
+# directory DIR; remember its PID.
+lab_bg_in() {
+	local ns=$1 dir=$2
+	shift 2
+	(cd "$dir" && exec nsenter --net="/run/netns/$ns" "$@") &
+	LAB_PIDS+=($!)
+}
+
+# --- the router masquerades, the provider knows only its address ----------
+lab_nat() {
+	command -v nft >/dev/null || lab_skip "nft not installed (make deps)"
+	in_ns "$NS_RTR" nft -f - <<'NFT' || lab_skip "nftables NAT not available in this kernel"
+table ip voipq_lab_nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "r1" masquerade
+	}
+	# As a home router's firewall does: what conntrack cannot place is
+	# neither forwarded un-NATed nor answered by the router itself.
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state invalid counter drop
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ct state invalid counter drop
+	}
+}
+NFT
+	in_ns "$NS_ISP" ip route del 192.0.2.0/24
+	in_ns "$NS_LAN" ping -c1 -W2 "$WAN_IP" >/dev/null ||
+		lab_fail "no route LAN -> WAN through the NAT"
+}
+
+# lab_modem UP DOWN BUFFER_MS: the provider hop becomes the line, as a
+# modem is: UP towards the far side, DOWN towards the router, each a token
+# bucket in front of a byte FIFO that holds BUFFER_MS at its rate. Nothing
+# manages that queue: a line that someone fills keeps it full.
+lab_modem() {
+	local up=$1 down=$2 ms=$3
+	in_ns "$NS_ISP" tc qdisc replace dev i1 root tbf rate "$up" burst 3028 \
+		limit $(($(lab_rate_bps "$up") / 8 * ms / 1000))
+	in_ns "$NS_ISP" tc qdisc replace dev i0 root tbf rate "$down" burst 6056 \
+		limit $(($(lab_rate_bps "$down") / 8 * ms / 1000))
+}
+# 10mbit -> 10000000 (tc's decimal units).
+lab_rate_bps() {
+	local n=${1%%[a-z]*}
+	case ${1#"$n"} in
+	kbit) echo $((n * 1000)) ;;
+	mbit) echo $((n * 1000000)) ;;
+	gbit) echo $((n * 1000000000)) ;;
+	*) lab_fail "rate $1: give it as NNkbit, NNmbit or NNgbit" ;;
+	esac
+}
+
+# --- voipqd on the router ---------------------------------------------------
+# lab_require_voipqd: what a lab with voipqd and sipp calls needs, besides
+# lab_require's.
+lab_require_voipqd() {
+	local t f
+	lab_require
+	for t in sipp nft jq timeout ss; do
+		command -v "$t" >/dev/null || lab_skip "$t not installed (make deps)"
+	done
+	for f in "$VOIPQD" "$VOIPQCTL" "$PROBE" "$VQLAB"; do
+		[ -x "$f" ] || lab_fail "$f missing: run make && make -C tests lab-tools"
+	done
+}
+
+# The caller sets VOIPQD, VOIPQCTL, VQLAB, OUT (logs), PIN, SOCK, STATE;
+# LAB_UPLINK and LAB_DOWNLINK are the rates voipqd is told.
+LAB_UPLINK=10mbit
+LAB_DOWNLINK=50mbit
+VQD_PID=
+
+ctl() { local cmd=$1; shift; "$VOIPQCTL" "$cmd" --socket "$SOCK" "$@"; }
+flows() { ctl flows --json 2>/dev/null || echo '{"flows":[]}'; }
+# flow ADDR PORT: the flow's JSON object, or nothing.
+flow() {
+	flows | jq -c --arg a "$1" --argjson p "$2" \
+		'.flows[] | select(.addr == $a and .port == $p)'
+}
+flow_packets() { flow "$1" "$2" | jq -r '.packets // 0' | head -1; }
+n_flows() { flows | jq '.flows | length'; }
+has_flow() { [ -n "$(flow "$1" "$2")" ]; }
+no_flows() { [ "$(n_flows)" -eq 0 ]; }
+grows() { [ "$(flow_packets "$1" "$2")" -gt "$3" ] 2>/dev/null; }
+
+# voipqd_start [ARGS...]: start the daemon in the router, wait until it
+# answers.
+voipqd_start() {
+	local i
+	: > "$OUT/voipq.conf"
+	nsenter --net="/run/netns/$NS_RTR" "$VOIPQD" -c "$OUT/voipq.conf" \
+		--wan r1 --lan r0 --uplink "$LAB_UPLINK" --downlink "$LAB_DOWNLINK" \
+		--set pin_dir="$PIN" --set socket="$SOCK" \
+		--set state_file="$STATE" "$@" >> "$OUT/voipqd.log" 2>&1 &
+	VQD_PID=$!
+	LAB_PIDS+=("$VQD_PID")
+	for ((i = 0; i < 100; i++)); do
+		ctl status >/dev/null 2>&1 && return 0
+		kill -0 "$VQD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	tail -20 "$OUT/voipqd.log" >&2
+	lab_fail "voipqd did not come up (its log: $OUT/voipqd.log)"
+}
+
+# voipqd_stop [SIGNAL]: stop with SIGTERM (or another signal), bounded.
+voipqd_stop() {
+	local sig=${1:-TERM} i rc=0
+	kill -"$sig" "$VQD_PID"
+	# Quietly: bash reports a child killed by a signal when it reaps it.
+	{
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$VQD_PID" || break
+			sleep 0.05
+		done
+	} 2>/dev/null
+	kill -0 "$VQD_PID" 2>/dev/null && lab_fail "voipqd ignores SIG$sig"
+	reap "$VQD_PID" || rc=$?
+	VQD_PID=
+	[ "$sig" = KILL ] || [ $rc -eq 0 ] || lab_fail "voipqd exited with $rc on SIG$sig"
+}
+
+# For LAB_CLEANUP: whatever state voipqd is in, remove what it installed.
+lab_voipqd_down() {
+	local i
+	if [ -n "$VQD_PID" ] && kill -0 "$VQD_PID" 2>/dev/null; then
+		kill "$VQD_PID" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$VQD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$VQD_PID" 2>/dev/null || true
+	fi
+	# What a --keep-datapath or killed daemon left: the same datapath
+	# code, from its state file and pins.
+	[ -e "$STATE" ] || [ -e "$PIN" ] &&
+		in_ns "$NS_RTR" "$VQLAB" --pin-dir "$PIN" --state "$STATE" down \
+			>/dev/null 2>&1
+	in_ns "$NS_RTR" nft delete table ip voipq_lab_nat 2>/dev/null
+	rm -rf "$PIN"
+	return 0
+}
+
+# --- SIP calls with sipp ----------------------------------------------------
+LAB_SIPP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/sipp
+SIPP_MEDIA=${SIPP_MEDIA:-/usr/share/sip-tester}
+
+# The UAC's working directory, with the G.711 file uac_pcap plays.
+lab_sipp_media() {
+	[ -r "$SIPP_MEDIA/g711a.pcap" ] ||
+		lab_skip "$SIPP_MEDIA/g711a.pcap missing (package sip-tester: make deps)"
+	mkdir -p "$OUT/media/pcap"
+	ln -sf "$SIPP_MEDIA/g711a.pcap" "$SIPP_MEDIA/dtmf_2833_1.pcap" "$OUT/media/pcap/"
+}
+
+# Call-ID of the call in a sipp message trace.
+call_id_of() { sed -n 's/^Call-ID: *//p' "$1" | tr -d '\r' | head -1; }
+
+# sipp_uas NAME SCENARIO PORT [ARGS...]; sipp_uac NAME SCENARIO PORT
+# REMOTE_PORT [ARGS...]: one call, bounded; logs in $OUT/NAME.*. SCENARIO
+# is a file in tests/lab/sipp/ or one of sipp's own (uas, uac_pcap).
+sipp_common=(-m 1 -nostdin -timeout 40s -timeout_error -trace_err -trace_msg)
+sipp_scen() { case $1 in *.xml) echo -sf "$LAB_SIPP/$1" ;; *) echo -sn "$1" ;; esac; }
+sipp_uas() {
+	local name=$1 scen=$2 port=$3
+	shift 3
+	# shellcheck disable=SC2046 # -sf FILE / -sn NAME
+	lab_bg_in "$NS_WAN" "$OUT" timeout 45 sipp $(sipp_scen "$scen") -i "$WAN_IP" \
+		-p "$port" "${sipp_common[@]}" -message_file "$OUT/$name.uas.msg" \
+		"$@" > "$OUT/$name.uas.log" 2>&1
+	UAS_PID=$!
+	poll 100 listening "$NS_WAN" "$port" || lab_fail "$name: sipp UAS not listening"
+}
+sipp_uac() {
+	local name=$1 scen=$2 port=$3 rport=$4
+	shift 4
+	# shellcheck disable=SC2046
+	lab_bg_in "$NS_LAN" "$OUT/media" timeout 45 sipp $(sipp_scen "$scen") -i "$LAN_IP" \
+		-p "$port" "${sipp_common[@]}" -message_file "$OUT/$name.uac.msg" \
+		"$@" "$WAN_IP:$rport" > "$OUT/$name.uac.log" 2>&1
+	UAC_PID=$!
+}
+# sipp_wait NAME PID: the call must have succeeded.
+sipp_wait() {
+	local rc=0
+	reap "$2" || rc=$?
+	[ $rc -eq 0 ] && return 0
+	tail -15 "$OUT/$1".*.log >&2
+	lab_fail "$1: sipp failed ($rc); its logs and traces: $OUT/$1.*"
+}
+
+# hangup NAME PORT: tell the uac_media.xml call NAME, whose SIP port is
+# PORT, to hang up: an INFO in its dialog, sent inside the LAN namespace
+# (it never crosses the router). One datagram: cat writes what it read in
+# one write(2), and <<< supplies the final \n of the blank line.
+hangup() {
+	local cid msg
+	cid=$(call_id_of "$OUT/$1.uac.msg")
+	msg=$(printf 'INFO sip:phone@%s:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5999;branch=z9hG4bK-lab-%s\r\nFrom: <sip:lab@%s>;tag=lab\r\nTo: <sip:phone@%s>\r\nCall-ID: %s\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r' \
+		"$LAN_IP" "$2" "$LAN_IP" "$1" "$LAN_IP" "$LAN_IP" "$cid")
+	in_ns "$NS_LAN" bash -c 'cat > "/dev/udp/$1/$2"' _ "$LAN_IP" "$2" <<<"$msg"
+}
+
+# --- floods both ways -------------------------------------------------------
+# lab_flood [UDP_UP [UDP_DOWN]]: iperf3 from the LAN phone's side to the far
+# side, for FLOOD_T seconds: TCP first, then UDP (30M up and 50M down by
+# default). Each UDP flood alone exceeds its direction's shaped rate, so
+# both queues stay full whatever TCP does (a TCP download whose ACKs meet
+# the upstream flood barely runs). TCP connects before any UDP flood runs:
+# against 3x the uplink in UDP its SYNs back off for seconds. iperf3 (3.12)
+# opens a UDP test with one datagram each way and never retries: a flood
+# already running the other way may drop it and the client hangs. The
+# download goes first, its datagrams meeting only TCP; the upload's reply
+# then crosses a full downstream queue (about 10% lost), so it gets a few
+# bounded attempts, each on a fresh server. Output in $OUT/iperf.*.
+iperf_server() {
+	lab_bg_in "$NS_WAN" "$OUT" iperf3 -s -1 -p "$1" > "$OUT/iperf.server-$1" 2>&1
+	lab_wait_listen "$NS_WAN" "$1" || lab_fail "iperf3 server on $1 did not start"
+}
+# iperf_client NAME PORT ARGS...; iperf_connected NAME STREAMS (bounded)
+iperf_client() {
+	local name=$1 port=$2
+	shift 2
+	lab_bg_in "$NS_LAN" "$OUT" iperf3 -c "$WAN_IP" -p "$port" -t "$FLOOD_T" \
+		--forceflush "$@" > "$OUT/iperf.$name" 2>&1
+	eval "IPERF_${name//-/_}=$!"
+}
+iperf_connected() { poll 80 iperf_has "$1" "$2"; }
+iperf_has() { [ "$(grep -c "connected to" "$OUT/iperf.$1" 2>/dev/null)" -ge "$2" ]; }
+udp_flood() {
+	local name=$1 port=$2 tries=$3 try pid
+	shift 3
+	for ((try = 0; try < tries; try++)); do
+		iperf_server $((port + 10 * try))
+		iperf_client "$name" $((port + 10 * try)) -u "$@"
+		iperf_connected "$name" 1 && return 0
+		lab_log "$name: iperf3's UDP setup was lost, again"
+		pid=IPERF_${name//-/_}
+		kill "${!pid}" 2>/dev/null
+		reap "${!pid}" || true
+	done
+	lab_fail "the $name flood did not start: $OUT/iperf.$name"
+}
+lab_flood() {
+	iperf_server 5202
+	iperf_server 5204
+	iperf_client tcp-up 5202 -P 2
+	iperf_client tcp-down 5204 -P 4 -R
+	iperf_connected tcp-up 2 || lab_fail "the TCP upload did not start: $OUT/iperf.tcp-up"
+	iperf_connected tcp-down 4 || lab_fail "the TCP download did not start: $OUT/iperf.tcp-down"
+	udp_flood udp-down 5203 3 -b "${2:-50M}" -R
+	udp_flood udp-up 5201 5 -b "${1:-30M}"
+}
+
+# --- a call's media ---------------------------------------------------------
+# probe NAME LANPORT WANPORT: symmetric RTP between the ports the call's
+# SDP announced, PKTS packets each way within SECS + 3 seconds. The phone
+# starts first so that the NAT mapping exists when the peer answers to the
+# router's public address. $OUT/NAME.up: what reached the far peer;
+# $OUT/NAME.down: what reached the phone; *.owd: every one-way delay.
+probe() {
+	lab_bg_in "$NS_LAN" "$OUT" "$PROBE" "$2" --peer "$WAN_IP:$3" --count "$PKTS" \
+		--delay 300 --timeout $((SECS + 3)) --dump "$OUT/$1.down.owd" \
+		> "$OUT/$1.down" 2>&1
+	PROBES+=($!)
+	lab_bg_in "$NS_WAN" "$OUT" "$PROBE" "$3" --peer "$RTR_WAN_IP:$2" --count "$PKTS" \
+		--delay 800 --timeout $((SECS + 3)) --dump "$OUT/$1.up.owd" \
+		> "$OUT/$1.up" 2>&1
+	PROBES+=($!)
+}

@@ -39,145 +39,24 @@ VOIPQD=$BUILD/voipqd
 VOIPQCTL=$BUILD/voipqctl
 PROBE=$BUILD/tests/rtpprobe
 VQLAB=$BUILD/tests/vqlab
-SCEN=$HERE/sipp
-SIPP_MEDIA=${SIPP_MEDIA:-/usr/share/sip-tester}
 SECS=${SECS:-8}
 PIN=/sys/fs/bpf/voipq-lab-$LAB_ID
 OUT=$(mktemp -d /tmp/voipq-lab-XXXXXX)
 SOCK=$OUT/voipq.sock
 STATE=$OUT/state
-VQD_PID=
 LAB_OK=
 
-lab_require
-for t in sipp nft jq timeout; do
-	command -v "$t" >/dev/null || lab_skip "$t not installed (make deps)"
-done
-[ -r "$SIPP_MEDIA/g711a.pcap" ] || lab_skip "$SIPP_MEDIA/g711a.pcap missing (package sip-tester)"
-for f in "$VOIPQD" "$VOIPQCTL" "$PROBE" "$VQLAB"; do
-	[ -x "$f" ] || lab_fail "$f missing: run make && make -C tests lab-tools"
-done
+lab_require_voipqd
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# Children we started, by PID; a reaped one leaves the list, so cleanup
-# never signals a number the system has handed to someone else.
-forget() {
-	local keep=() pid
-	for pid in "${LAB_PIDS[@]}"; do
-		[ "$pid" = "$1" ] || keep+=("$pid")
-	done
-	LAB_PIDS=("${keep[@]}")
-}
-# (Quietly: bash reports a child killed by a signal on stderr.)
-reap() { local rc=0; { wait "$1"; } 2>/dev/null || rc=$?; forget "$1"; return $rc; }
-
-# bg NS DIR CMD...: start CMD in namespace NS with working directory DIR.
-bg() {
-	local ns=$1 dir=$2
-	shift 2
-	(cd "$dir" && exec nsenter --net="/run/netns/$ns" "$@") &
-	LAB_PIDS+=($!)
-}
-
-lab_voipq_down() {
-	local i
-	if [ -n "$VQD_PID" ] && kill -0 "$VQD_PID" 2>/dev/null; then
-		kill "$VQD_PID" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$VQD_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$VQD_PID" 2>/dev/null || true
-	fi
-	# What a --keep-datapath or killed daemon left: the same datapath
-	# code, from its state file and pins.
-	[ -e "$STATE" ] || [ -e "$PIN" ] &&
-		in_ns "$NS_RTR" "$VQLAB" --pin-dir "$PIN" --state "$STATE" down \
-			>/dev/null 2>&1
-	in_ns "$NS_RTR" nft delete table ip voipq_lab_nat 2>/dev/null
-	rm -rf "$PIN"
-	# A failure keeps its logs (sipp traces, iperf3, voipqd, rtpprobe).
+# A failure keeps its logs (sipp traces, iperf3, voipqd, rtpprobe).
+keep_logs() {
 	if [ -n "${KEEP:-}" ] || [ -z "$LAB_OK" ]; then
 		echo "  lab: logs kept in $OUT" >&2
 	else
 		rm -rf "$OUT"
 	fi
-	return 0
 }
-LAB_CLEANUP+=(lab_voipq_down)
-
-ctl() { local cmd=$1; shift; "$VOIPQCTL" "$cmd" --socket "$SOCK" "$@"; }
-flows() { ctl flows --json 2>/dev/null || echo '{"flows":[]}'; }
-# flow ADDR PORT: the flow's JSON object, or nothing.
-flow() {
-	flows | jq -c --arg a "$1" --argjson p "$2" \
-		'.flows[] | select(.addr == $a and .port == $p)'
-}
-flow_packets() { flow "$1" "$2" | jq -r '.packets // 0' | head -1; }
-n_flows() { flows | jq '.flows | length'; }
-
-# voipqd [ARGS...]: start the daemon in the router, wait until it answers.
-voipqd_start() {
-	local i
-	: > "$OUT/voipq.conf"
-	nsenter --net="/run/netns/$NS_RTR" "$VOIPQD" -c "$OUT/voipq.conf" \
-		--wan r1 --lan r0 --uplink 10mbit --downlink 50mbit \
-		--set pin_dir="$PIN" --set socket="$SOCK" \
-		--set state_file="$STATE" "$@" >> "$OUT/voipqd.log" 2>&1 &
-	VQD_PID=$!
-	LAB_PIDS+=("$VQD_PID")
-	for ((i = 0; i < 100; i++)); do
-		ctl status >/dev/null 2>&1 && return 0
-		kill -0 "$VQD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	tail -20 "$OUT/voipqd.log" >&2
-	lab_fail "voipqd did not come up"
-}
-
-# Stop with SIGTERM (or another signal), bounded.
-voipqd_stop() {
-	local sig=${1:-TERM} i rc=0
-	kill -"$sig" "$VQD_PID"
-	# Quietly: bash reports a child killed by a signal when it reaps it.
-	{
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$VQD_PID" || break
-			sleep 0.05
-		done
-	} 2>/dev/null
-	kill -0 "$VQD_PID" 2>/dev/null && lab_fail "voipqd ignores SIG$sig"
-	reap "$VQD_PID" || rc=$?
-	VQD_PID=
-	[ "$sig" = KILL ] || [ $rc -eq 0 ] || lab_fail "voipqd exited with $rc on SIG$sig"
-}
-
-# poll TRIES CMD...: run CMD every 50 ms until it succeeds, at most TRIES.
-poll() {
-	local tries=$1 i
-	shift
-	for ((i = 0; i < tries; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-has_flow() { [ -n "$(flow "$1" "$2")" ]; }
-no_flows() { [ "$(n_flows)" -eq 0 ]; }
-grows() { [ "$(flow_packets "$1" "$2")" -gt "$3" ] 2>/dev/null; }
-
-# hangup NAME PORT: tell the uac_media.xml call NAME, whose SIP port is
-# PORT, to hang up: an INFO in its dialog, sent inside the LAN namespace
-# (it never crosses the router). One datagram: cat writes what it read in
-# one write(2), and <<< supplies the final \n of the blank line.
-hangup() {
-	local cid msg
-	cid=$(call_id_of "$OUT/$1.uac.msg")
-	msg=$(printf 'INFO sip:phone@%s:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5999;branch=z9hG4bK-lab-%s\r\nFrom: <sip:lab@%s>;tag=lab\r\nTo: <sip:phone@%s>\r\nCall-ID: %s\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r' \
-		"$LAN_IP" "$2" "$LAN_IP" "$1" "$LAN_IP" "$LAN_IP" "$cid")
-	in_ns "$NS_LAN" bash -c 'cat > "/dev/udp/$1/$2"' _ "$LAN_IP" "$2" <<<"$msg"
-}
+LAB_CLEANUP+=(lab_voipqd_down keep_logs)
 
 # gone_at CMD...: poll until CMD holds (bounded, 3 s); print the wall-clock
 # ms at that moment, or "never".
@@ -201,68 +80,10 @@ since_sent() {
 }
 within() { [ "$1" != never ] && [ "$1" -le "$2" ]; }
 
-# Call-ID of the call in a sipp message trace.
-call_id_of() { sed -n 's/^Call-ID: *//p' "$1" | tr -d '\r' | head -1; }
-
-# sipp_uas NAME SCENARIO PORT [ARGS...]; sipp_uac NAME SCENARIO PORT
-# REMOTE_PORT [ARGS...]: one call, bounded; logs in $OUT/NAME.*.
-sipp_common=(-m 1 -nostdin -timeout 40s -timeout_error -trace_err -trace_msg)
-sipp_scen() { case $1 in *.xml) echo -sf "$SCEN/$1" ;; *) echo -sn "$1" ;; esac; }
-sipp_uas() {
-	local name=$1 scen=$2 port=$3
-	shift 3
-	# shellcheck disable=SC2046 # -sf FILE / -sn NAME
-	bg "$NS_WAN" "$OUT" timeout 45 sipp $(sipp_scen "$scen") -i "$WAN_IP" \
-		-p "$port" "${sipp_common[@]}" -message_file "$OUT/$name.uas.msg" \
-		"$@" > "$OUT/$name.uas.log" 2>&1
-	UAS_PID=$!
-	poll 100 listening "$NS_WAN" "$port" || lab_fail "$name: sipp UAS not listening"
-}
-sipp_uac() {
-	local name=$1 scen=$2 port=$3 rport=$4
-	shift 4
-	# shellcheck disable=SC2046
-	bg "$NS_LAN" "$OUT/media" timeout 45 sipp $(sipp_scen "$scen") -i "$LAN_IP" \
-		-p "$port" "${sipp_common[@]}" -message_file "$OUT/$name.uac.msg" \
-		"$@" "$WAN_IP:$rport" > "$OUT/$name.uac.log" 2>&1
-	UAC_PID=$!
-}
-# listening NS PORT [t|u]
-listening() { [ -n "$(in_ns "$1" ss -Hln"${3:-u}" "( sport = :$2 )" 2>/dev/null)" ]; }
-# sipp_wait NAME PID: the call must have succeeded.
-sipp_wait() {
-	local rc=0
-	reap "$2" || rc=$?
-	[ $rc -eq 0 ] && return 0
-	tail -15 "$OUT/$1".*.log >&2
-	lab_fail "$1: sipp failed ($rc)"
-}
-
 # --- topology: LAN phone, NAT router, provider hop, far peer --------------
 lab_topology
-in_ns "$NS_RTR" nft -f - <<'EOF' || lab_skip "nftables NAT not available in this kernel"
-table ip voipq_lab_nat {
-	chain postrouting {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "r1" masquerade
-	}
-	# As a home router's firewall does: what conntrack cannot place is
-	# neither forwarded un-NATed nor answered by the router itself.
-	chain input {
-		type filter hook input priority filter; policy accept;
-		ct state invalid counter drop
-	}
-	chain forward {
-		type filter hook forward priority filter; policy accept;
-		ct state invalid counter drop
-	}
-}
-EOF
-# The provider knows only the router's public address.
-in_ns "$NS_ISP" ip route del 192.0.2.0/24
-in_ns "$NS_LAN" ping -c1 -W2 "$WAN_IP" >/dev/null || lab_fail "no route LAN -> WAN through the NAT"
-mkdir -p "$OUT/media/pcap"
-ln -s "$SIPP_MEDIA/g711a.pcap" "$SIPP_MEDIA/dtmf_2833_1.pcap" "$OUT/media/pcap/"
+lab_nat
+lab_sipp_media
 
 voipqd_start --keep-datapath
 lab_log "voipqd: $(ctl status | tr -s ' \n' ' ' | cut -c1-160)"
@@ -323,74 +144,9 @@ check "CANCEL: no flow left $dt ms after sipp sent CANCEL (limit 1000)" \
 sipp_wait cancel "$UAS_PID"
 
 # --- 4: voice under floods, learned vs unseen call ------------------------
-# The floods: TCP first, then UDP. Each UDP flood alone exceeds its
-# direction's shaped rate, so both queues stay full whatever TCP does (a
-# TCP download whose ACKs meet the upstream flood barely runs). TCP
-# connects before any UDP flood runs: against 3x the uplink in UDP its
-# SYNs back off for seconds. iperf3 (3.12) opens a UDP test with one
-# datagram each way and never retries: a flood already running the other
-# way may drop it and the client hangs. The download goes first, its
-# datagrams meeting only TCP; the upload's reply then crosses a full
-# downstream queue (about 10% lost), so it gets a few bounded attempts,
-# each on a fresh server.
+# The floods (lib.sh's lab_flood) exceed the shaped rates both ways.
 FLOOD_T=$((SECS + 3))
-iperf_server() {
-	bg "$NS_WAN" "$OUT" iperf3 -s -1 -p "$1" > "$OUT/iperf.server-$1" 2>&1
-	lab_wait_listen "$NS_WAN" "$1" || lab_fail "iperf3 server on $1 did not start"
-}
-# iperf_client NAME PORT ARGS...; iperf_connected NAME STREAMS (bounded)
-iperf_client() {
-	local name=$1 port=$2
-	shift 2
-	bg "$NS_LAN" "$OUT" iperf3 -c "$WAN_IP" -p "$port" -t $FLOOD_T --forceflush "$@" \
-		> "$OUT/iperf.$name" 2>&1
-	eval "IPERF_${name//-/_}=$!"
-}
-iperf_connected() {
-	local i
-	for ((i = 0; i < 80; i++)); do
-		[ "$(grep -c "connected to" "$OUT/iperf.$1")" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-udp_flood() {
-	local name=$1 port=$2 tries=$3 try pid
-	shift 3
-	for ((try = 0; try < tries; try++)); do
-		iperf_server $((port + 10 * try))
-		iperf_client "$name" $((port + 10 * try)) -u "$@"
-		iperf_connected "$name" 1 && return 0
-		lab_log "$name: iperf3's UDP setup was lost, again"
-		pid=IPERF_${name//-/_}
-		kill "${!pid}" 2>/dev/null
-		reap "${!pid}" || true
-	done
-	lab_fail "the $name flood did not start: $OUT/iperf.$name"
-}
-flood() {
-	iperf_server 5202
-	iperf_server 5204
-	iperf_client tcp-up 5202 -P 2
-	iperf_client tcp-down 5204 -P 4 -R
-	iperf_connected tcp-up 2 || lab_fail "the TCP upload did not start"
-	iperf_connected tcp-down 4 || lab_fail "the TCP download did not start"
-	udp_flood udp-down 5203 3 -b 50M -R
-	udp_flood udp-up 5201 5 -b 30M
-}
-
 PKTS=$((SECS * 50 - 50))
-# probe NAME LANPORT WANPORT: symmetric RTP between the ports the call's
-# SDP announced. The phone starts first so that the NAT mapping exists
-# when the peer answers to the router's public address.
-probe() {
-	bg "$NS_LAN" "$OUT" "$PROBE" "$2" --peer "$WAN_IP:$3" --count "$PKTS" \
-		--delay 300 --timeout $((SECS + 3)) > "$OUT/$1.down" 2>&1
-	PROBES+=($!)
-	bg "$NS_WAN" "$OUT" "$PROBE" "$3" --peer "$RTR_WAN_IP:$2" --count "$PKTS" \
-		--delay 800 --timeout $((SECS + 3)) > "$OUT/$1.up" 2>&1
-	PROBES+=($!)
-}
 sipp_uas seen uas_media.xml 5060 -key rtp_port 40002
 SEEN_UAS=$UAS_PID
 sipp_uas unseen uas_media.xml 5080 -key rtp_port 41002
@@ -401,7 +157,7 @@ sipp_uac unseen uac_media.xml 5082 5080 -key rtp_port 41000
 UNSEEN_UAC=$UAC_PID
 poll 100 has_flow "$WAN_IP" 40002 || lab_fail "flood: the call on 5060 was not learned"
 SEEN_CID=$(call_id_of "$OUT/seen.uac.msg")
-flood
+lab_flood
 sleep 1 # the floods fill the queues
 PROBES=()
 probe seen 40000 40002
