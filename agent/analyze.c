@@ -24,7 +24,6 @@
 #define NSEC_PER_SEC 1000000000ull
 #define TIMELINE_MAX 48
 #define CALL_EPS_MAX 32
-#define NOMINAL_DELAY_MS 40.0
 
 struct an_call {
 	LIST_ENTRY(an_call) hnode;
@@ -407,9 +406,7 @@ static void print_stream(struct vq_out *o, const struct an_stream *s)
 {
 	char src[VQ_ADDRSTRLEN + 8], dst[VQ_ADDRSTRLEN + 8], ssrc[12];
 	double loss = vq_rtp_loss_pct(&s->rs), jit = vq_rtp_jitter_ms(&s->rs);
-	struct vq_codec_impairment ci = vq_codec_impairment(s->codec.name);
-	double mos = vq_emodel_mos(
-		vq_emodel_r(NOMINAL_DELAY_MS + 2 * jit, loss, &ci));
+	double mos = vq_emodel_mos_observed(s->codec.name, loss, jit);
 
 	vq_out_object_open(o, NULL);
 	vq_out_str(o, "src", "SOURCE", vq_endpoint_str(&s->src, src, sizeof(src)));

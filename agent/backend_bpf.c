@@ -704,6 +704,24 @@ out:
 	return err;
 }
 
+bool vq_bpf_rtp_figures(const struct voipq_ep_val *v, unsigned int dir,
+			struct vq_rtp_figures *f)
+{
+	const struct voipq_rtp_dir *r = &v->rtp[dir % VOIPQ_NDIRS];
+	uint32_t clock = v->clock_rate ? v->clock_rate : 8000;
+
+	memset(f, 0, sizeof(*f));
+	if (!(r->flags & VOIPQ_RTP_STARTED) || !r->received)
+		return false;
+	f->ssrc = r->ssrc;
+	f->received = r->received;
+	f->expected = (uint64_t)(r->ext_max_seq - r->base_seq) + 1;
+	f->lost = (int64_t)f->expected - (int64_t)f->received;
+	f->loss_pct = vq_rtp_loss_pct_of(f->expected, f->lost);
+	f->jitter_ms = (double)r->jitter_q4 / 16.0 / clock * 1000.0;
+	return true;
+}
+
 /* --- budget -------------------------------------------------------------- */
 
 /*

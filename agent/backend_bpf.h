@@ -90,6 +90,23 @@ int vq_bpf_ep_for_each(struct vq_bpf *b,
  */
 int vq_bpf_ports_rebuild(struct vq_bpf *b);
 
+/* RFC 3550 A.3 and A.8 figures of one direction of an entry. */
+struct vq_rtp_figures {
+	uint32_t ssrc;
+	uint64_t received;
+	uint64_t expected;
+	int64_t lost;        /* negative with duplicates, as A.3 allows */
+	double loss_pct;     /* of expected, 0..100 */
+	double jitter_ms;
+};
+
+/*
+ * Figures of @v's RTP stream in direction @dir (enum voipq_rtp_dir_idx).
+ * Returns false, with every figure zero, when no RTP went that way.
+ */
+bool vq_bpf_rtp_figures(const struct voipq_ep_val *v, unsigned int dir,
+			struct vq_rtp_figures *f);
+
 /* The per-CPU counters, summed. */
 int vq_bpf_stats(struct vq_bpf *b, struct voipq_stats *out);
 

@@ -207,6 +207,7 @@ static int parse_entry(const struct nlmsghdr *nlh, struct vq_kmod_entry *e)
 	const struct nlattr *eb[VOIPQ_EP_A_MAX + 1] = { NULL };
 	const struct nlattr *pb[VOIPQ_POL_A_MAX + 1] = { NULL };
 	const struct nlattr *sb[VOIPQ_ST_A_MAX + 1] = { NULL };
+	struct voipq_rtp_dir *r;
 
 	memset(e, 0, sizeof(*e));
 	if (vq_nl_parse_attrs(nlh, sizeof(struct genlmsghdr), top_policy,
@@ -247,12 +248,17 @@ static int parse_entry(const struct nlmsghdr *nlh, struct vq_kmod_entry *e)
 	e->val.bytes = get64(sb[VOIPQ_ST_A_BYTES]);
 	e->val.demoted = get64(sb[VOIPQ_ST_A_DEMOTED]);
 	e->val.last_seen_ns = get64(sb[VOIPQ_ST_A_LAST_SEEN_NS]);
-	e->val.ssrc = get32(sb[VOIPQ_ST_A_RTP_SSRC]);
-	e->val.rtp_received = get32(sb[VOIPQ_ST_A_RTP_RECEIVED]);
-	e->val.base_seq = get32(sb[VOIPQ_ST_A_RTP_BASE_SEQ]);
-	e->val.ext_max_seq = get32(sb[VOIPQ_ST_A_RTP_EXT_MAX_SEQ]);
-	e->val.jitter_q4 = get32(sb[VOIPQ_ST_A_RTP_JITTER_Q4]);
-	e->val.rtp_flags = get32(sb[VOIPQ_ST_A_RTP_FLAGS]);
+	/*
+	 * sch_voipq keeps one RTP state per entry, whichever way it matched:
+	 * it is reported as the destination direction.
+	 */
+	r = &e->val.rtp[VOIPQ_DIR_TO];
+	r->ssrc = get32(sb[VOIPQ_ST_A_RTP_SSRC]);
+	r->received = get32(sb[VOIPQ_ST_A_RTP_RECEIVED]);
+	r->base_seq = get32(sb[VOIPQ_ST_A_RTP_BASE_SEQ]);
+	r->ext_max_seq = get32(sb[VOIPQ_ST_A_RTP_EXT_MAX_SEQ]);
+	r->jitter_q4 = get32(sb[VOIPQ_ST_A_RTP_JITTER_Q4]);
+	r->flags = get32(sb[VOIPQ_ST_A_RTP_FLAGS]);
 	e->drops = get64(sb[VOIPQ_ST_A_DROPS]);
 	return 0;
 }

@@ -101,3 +101,14 @@ double vq_emodel_mos(double r)
 		return 1.0;
 	return mos > 4.5 ? 4.5 : mos;
 }
+
+#define NOMINAL_DELAY_MS 40.0
+
+double vq_emodel_mos_observed(const char *codec, double loss_pct,
+			      double jitter_ms)
+{
+	struct vq_codec_impairment ci = vq_codec_impairment(codec);
+
+	return vq_emodel_mos(vq_emodel_r(NOMINAL_DELAY_MS + 2 * jitter_ms,
+					 loss_pct, &ci));
+}

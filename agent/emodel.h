@@ -21,4 +21,12 @@ double vq_emodel_r(double delay_ms, double loss_pct,
 /* R to MOS-CQE (G.107 B-4), clamped to 1..4.5. */
 double vq_emodel_mos(double r);
 
+/*
+ * The MOS one observation point can estimate for a stream of @codec: it
+ * sees loss and jitter but not one-way delay, so the E-model gets a nominal
+ * 40 ms network delay plus a jitter buffer of twice the measured jitter.
+ */
+double vq_emodel_mos_observed(const char *codec, double loss_pct,
+			      double jitter_ms);
+
 #endif

@@ -180,17 +180,21 @@ int64_t vq_rtp_lost(const struct vq_rtp_stream *s)
 	return (int64_t)vq_rtp_expected(s) - (int64_t)s->received;
 }
 
-double vq_rtp_loss_pct(const struct vq_rtp_stream *s)
+double vq_rtp_loss_pct_of(uint64_t expected, int64_t lost)
 {
-	uint64_t expected = vq_rtp_expected(s);
 	double pct;
 
 	if (!expected)
 		return 0.0;
-	pct = 100.0 * (double)vq_rtp_lost(s) / (double)expected;
+	pct = 100.0 * (double)lost / (double)expected;
 	if (pct < 0.0)
 		return 0.0;
 	return pct > 100.0 ? 100.0 : pct;
+}
+
+double vq_rtp_loss_pct(const struct vq_rtp_stream *s)
+{
+	return vq_rtp_loss_pct_of(vq_rtp_expected(s), vq_rtp_lost(s));
 }
 
 double vq_rtp_jitter_ms(const struct vq_rtp_stream *s)

@@ -53,6 +53,8 @@ uint64_t vq_rtp_expected(const struct vq_rtp_stream *s);
 int64_t vq_rtp_lost(const struct vq_rtp_stream *s);
 /* Loss in percent of expected, clamped to 0..100. */
 double vq_rtp_loss_pct(const struct vq_rtp_stream *s);
+/* The same from the A.3 figures, for statistics kept elsewhere. */
+double vq_rtp_loss_pct_of(uint64_t expected, int64_t lost);
 double vq_rtp_jitter_ms(const struct vq_rtp_stream *s);
 
 /* Clock rate for a static payload type (RFC 3551), 0 when unknown. */

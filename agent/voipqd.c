@@ -324,6 +324,29 @@ struct flows_arg {
 	json_object *arr;
 };
 
+/*
+ * One direction's RTP figures as "rtp_to"/"rtp_from"; returns its MOS, or
+ * a negative number when no RTP went that way.
+ */
+static double rtp_dir_json(json_object *o, const char *key,
+			   const struct voipq_ep_val *v, unsigned int dir,
+			   const char *codec, struct vq_rtp_figures *f)
+{
+	json_object *r = json_object_new_object();
+	bool seen = vq_bpf_rtp_figures(v, dir, f);
+	double mos = seen ? vq_emodel_mos_observed(codec, f->loss_pct, f->jitter_ms) : 0;
+
+	add_u64(r, "ssrc", f->ssrc);
+	add_u64(r, "packets", f->received);
+	add_u64(r, "expected", f->expected);
+	json_object_object_add(r, "lost", json_object_new_int64(f->lost));
+	json_object_object_add(r, "loss_pct", json_object_new_double(f->loss_pct));
+	json_object_object_add(r, "jitter_ms", json_object_new_double(f->jitter_ms));
+	json_object_object_add(r, "mos", json_object_new_double(mos));
+	json_object_object_add(o, key, r);
+	return seen ? mos : -1;
+}
+
 static int flow_json(void *arg, const struct vq_endpoint *ep,
 		     const struct voipq_ep_val *v)
 {
@@ -331,28 +354,34 @@ static int flow_json(void *arg, const struct vq_endpoint *ep,
 	struct flow_info *f = flow_find(fa->d, ep);
 	json_object *o = json_object_new_object();
 	char addr[VQ_ADDRSTRLEN];
-	uint32_t clock = v->clock_rate ? v->clock_rate : 8000;
-	uint64_t expected = v->rtp_received ? (uint64_t)(v->ext_max_seq - v->base_seq) + 1 : 0;
-	int64_t lost = (int64_t)expected - (int64_t)v->rtp_received;
-	double jitter = (double)v->jitter_q4 / 16.0 / clock * 1000.0;
-	double loss = expected && lost > 0 ? 100.0 * (double)lost / (double)expected : 0;
-	struct vq_codec_impairment ci = vq_codec_impairment(f ? f->mep.codec.name : "");
+	const char *codec = f ? f->mep.codec.name : "";
+	struct vq_rtp_figures to, from, *worse;
+	double mos_to, mos_from, mos;
 	uint64_t now = mono_ns();
 
 	add_str(o, "addr", vq_addr_str(ep, addr, sizeof(addr)));
 	add_u64(o, "port", ep->port);
 	add_str(o, "proto", ep->proto == 6 ? "tcp" : "udp");
 	add_str(o, "call_id", f ? f->call_id : "");
-	add_str(o, "codec", f ? f->mep.codec.name : "");
+	add_str(o, "codec", codec);
 	add_str(o, "why", v->flags & VOIPQ_EP_STATIC ? "static" : f ? "sip" : "adopted");
 	add_u64(o, "packets", v->packets);
 	add_u64(o, "bytes", v->bytes);
 	add_u64(o, "demoted", v->demoted);
-	json_object_object_add(o, "lost", json_object_new_int64(lost));
-	json_object_object_add(o, "loss_pct", json_object_new_double(loss));
-	json_object_object_add(o, "jitter_ms", json_object_new_double(jitter));
-	json_object_object_add(o, "mos", json_object_new_double(
-		v->rtp_received ? vq_emodel_mos(vq_emodel_r(40 + 2 * jitter, loss, &ci)) : 0));
+	mos_to = rtp_dir_json(o, "rtp_to", v, VOIPQ_DIR_TO, codec, &to);
+	mos_from = rtp_dir_json(o, "rtp_from", v, VOIPQ_DIR_FROM, codec, &from);
+	/* The flow's figures: its worse direction, as a call is only as good. */
+	if (mos_from >= 0 && (mos_to < 0 || mos_from < mos_to)) {
+		worse = &from;
+		mos = mos_from;
+	} else {
+		worse = &to;
+		mos = mos_to > 0 ? mos_to : 0;
+	}
+	json_object_object_add(o, "lost", json_object_new_int64(worse->lost));
+	json_object_object_add(o, "loss_pct", json_object_new_double(worse->loss_pct));
+	json_object_object_add(o, "jitter_ms", json_object_new_double(worse->jitter_ms));
+	json_object_object_add(o, "mos", json_object_new_double(mos));
 	add_u64(o, "idle_ms", v->last_seen_ns && now > v->last_seen_ns
 				      ? (now - v->last_seen_ns) / 1000000 : 0);
 	json_object_array_add(fa->arr, o);

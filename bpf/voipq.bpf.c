@@ -15,6 +15,13 @@
  * (an array map the verifier inlines) and reach the hash map only when a
  * port matches. Hits pay for the bucket, counters and RTP statistics.
  *
+ * Directions: an endpoint matches as a packet's destination (the stream it
+ * receives) or as its source (the stream it sends). On a NAT router the far
+ * end's endpoint is both: the destination of the phone's RTP on the WAN
+ * egress, and the source of its own RTP on the downstream IFB. The two are
+ * different streams (SSRC, sequence, timing), so each direction keeps its
+ * own RTP statistics; the bucket and counters are the endpoint's.
+ *
  * The program never writes packet memory directly: a direct write would make
  * the verifier add an unclone prologue that runs for every packet. DSCP is
  * rewritten with bpf_skb_store_bytes() on the few packets that need it.
@@ -133,20 +140,20 @@ static __always_inline int tb_consume(struct voipq_ep_val *v, __u32 len,
 	return 0;
 }
 
-static __always_inline void rtp_init_seq(struct voipq_ep_val *v, __u16 seq)
+static __always_inline void rtp_init_seq(struct voipq_rtp_dir *r, __u16 seq)
 {
-	v->base_seq = seq;
-	v->ext_max_seq = seq;
-	v->bad_seq = RTP_SEQ_MOD + 1;
-	v->rtp_received = 0;
+	r->base_seq = seq;
+	r->ext_max_seq = seq;
+	r->bad_seq = RTP_SEQ_MOD + 1;
+	r->received = 0;
 }
 
 /* Arrival time since the stream's first packet, in RTP clock units. */
-static __always_inline __s64 rtp_arrival(const struct voipq_ep_val *v,
-					 __u64 now)
+static __always_inline __s64 rtp_arrival(const struct voipq_rtp_dir *r,
+					 __u32 clock_rate, __u64 now)
 {
-	__u64 rate = v->clock_rate ? v->clock_rate : 8000;
-	__u64 first = v->rtp_first_ns;
+	__u64 rate = clock_rate ? clock_rate : 8000;
+	__u64 first = r->first_ns;
 	__u64 d, u;
 
 	d = now >= first ? now - first : first - now;
@@ -155,25 +162,29 @@ static __always_inline __s64 rtp_arrival(const struct voipq_ep_val *v,
 	return now >= first ? (__s64)u : -(__s64)u;
 }
 
-/* RFC 3550 A.1 and A.8, figure for figure as agent/rtpstats.c. */
-static __always_inline void rtp_update(struct voipq_ep_val *v,
+/*
+ * RFC 3550 A.1 and A.8 for the stream of one direction, figure for figure
+ * as agent/rtpstats.c.
+ */
+static __always_inline void rtp_update(struct voipq_rtp_dir *r,
+				       __u32 clock_rate,
 				       const struct vq_rtp *rh, __u64 now)
 {
 	__u16 seq = bpf_ntohs(rh->seq);
 	__u32 ssrc = bpf_ntohl(rh->ssrc);
-	__u32 flags = v->rtp_flags;
-	__s64 transit;
+	__u32 flags = r->flags;
+	__u32 transit;
 
-	if (!(flags & VOIPQ_RTP_STARTED) || v->ssrc != ssrc) {
-		/* A new stream (or a new SSRC on the same endpoint). */
-		v->ssrc = ssrc;
-		rtp_init_seq(v, seq);
-		v->rtp_received = 1;
-		v->jitter_q4 = 0;
-		v->rtp_first_ns = now;
+	if (!(flags & VOIPQ_RTP_STARTED) || r->ssrc != ssrc) {
+		/* A new stream (or a new SSRC in this direction). */
+		r->ssrc = ssrc;
+		rtp_init_seq(r, seq);
+		r->received = 1;
+		r->jitter_q4 = 0;
+		r->first_ns = now;
 		flags = VOIPQ_RTP_STARTED;
 	} else {
-		__u32 ext = v->ext_max_seq;
+		__u32 ext = r->ext_max_seq;
 		__u16 max_seq = ext & 0xffff;
 		__u32 cycles = ext & 0xffff0000;
 		__u16 udelta = seq - max_seq;
@@ -181,30 +192,31 @@ static __always_inline void rtp_update(struct voipq_ep_val *v,
 		if (udelta < MAX_DROPOUT) {
 			if (seq < max_seq)
 				cycles += RTP_SEQ_MOD;
-			v->ext_max_seq = cycles | seq;
+			r->ext_max_seq = cycles | seq;
 		} else if (udelta <= RTP_SEQ_MOD - MAX_MISORDER) {
-			if (seq != v->bad_seq) {
-				v->bad_seq = (seq + 1) & (RTP_SEQ_MOD - 1);
+			if (seq != r->bad_seq) {
+				r->bad_seq = (seq + 1) & (RTP_SEQ_MOD - 1);
 				return;
 			}
-			rtp_init_seq(v, seq);
+			rtp_init_seq(r, seq);
 			flags &= ~VOIPQ_RTP_HAVE_TRANSIT;
 		}
-		v->rtp_received++;
+		r->received++;
 	}
 
-	transit = rtp_arrival(v, now) - (__s64)bpf_ntohl(rh->ts);
+	/* Modulo 2^32, as the timestamp: only differences are used. */
+	transit = (__u32)rtp_arrival(r, clock_rate, now) - bpf_ntohl(rh->ts);
 	if (flags & VOIPQ_RTP_HAVE_TRANSIT) {
-		__s32 d = (__s32)((__u32)transit - (__u32)v->transit);
+		__s32 d = (__s32)(transit - r->transit);
 		__u64 ad = d < 0 ? -(__s64)d : d;
-		__u64 j = v->jitter_q4;
+		__u64 j = r->jitter_q4;
 
 		/* A.8 in integers: J is kept * 16, J += |D| - J / 16 */
 		j = j + ad - ((j + 8) >> 4);
-		v->jitter_q4 = j > 0xffffffffull ? 0xffffffff : (__u32)j;
+		r->jitter_q4 = j > 0xffffffffull ? 0xffffffff : (__u32)j;
 	}
-	v->transit = transit;
-	v->rtp_flags = flags | VOIPQ_RTP_HAVE_TRANSIT;
+	r->transit = transit;
+	r->flags = flags | VOIPQ_RTP_HAVE_TRANSIT;
 }
 
 /* Returns 1 when the header was rewritten. */
@@ -255,6 +267,7 @@ int voipq_classify(struct __sk_buff *skb)
 	__be16 l3_word;
 	__u16 proto;
 	__u8 l4proto = 0;
+	__u32 dir = VOIPQ_DIR_TO;
 	__u64 now;
 	int ret, prio;
 
@@ -324,6 +337,7 @@ int voipq_classify(struct __sk_buff *skb)
 		else
 			__builtin_memcpy(key.addr, &ip6->saddr, 16);
 		v = bpf_map_lookup_elem(&voipq_eps, &key);
+		dir = VOIPQ_DIR_FROM;
 	}
 	if (!v)
 		return TC_ACT_OK;
@@ -352,7 +366,7 @@ int voipq_classify(struct __sk_buff *skb)
 		__u32 hlen = sizeof(*rh) + 4 * (rh->vpxcc & 0x0f);
 
 		if ((pt < 72 || pt > 76) && hlen <= ulen - sizeof(*uh))
-			rtp_update(v, rh, now);
+			rtp_update(&v->rtp[dir], v->clock_rate, rh, now);
 	}
 
 	if (prio) {

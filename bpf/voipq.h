@@ -33,6 +33,52 @@ enum voipq_ep_flags {
 };
 
 /*
+ * RFC 3550 receiver state of the one RTP stream seen in one direction of
+ * an endpoint (A.1, A.3, A.8). 40 bytes.
+ */
+struct voipq_rtp_dir {
+	__u32 ssrc;
+	__u32 received;
+	__u32 base_seq;
+	__u32 ext_max_seq; /* cycles << 16 | max_seq */
+	__u32 bad_seq;
+	__u32 jitter_q4;   /* jitter * 16, RTP clock units */
+	/*
+	 * arrival - timestamp, clock units, modulo 2^32: A.8 only ever takes
+	 * the difference of two transits modulo 2^32, as the timestamp wraps.
+	 */
+	__u32 transit;
+	__u32 flags;       /* enum voipq_rtp_flags */
+	/*
+	 * Arrival of the stream's first packet: A.8 arrivals are counted in
+	 * clock units from here, as agent/rtpstats.c does, so that both
+	 * round the same way and their jitter figures agree.
+	 */
+	__u64 first_ns;
+};
+_Static_assert(sizeof(struct voipq_rtp_dir) == 40, "voipq_rtp_dir layout");
+
+enum voipq_rtp_flags {
+	VOIPQ_RTP_STARTED = 1 << 0,
+	VOIPQ_RTP_HAVE_TRANSIT = 1 << 1,
+};
+
+/*
+ * The two directions of an endpoint, as the classifier matched it. An
+ * endpoint is looked up as a packet's destination first, then as its
+ * source: on a router's WAN egress the far end's SDP endpoint is the
+ * destination of what the phone sends, and on the downstream device (an
+ * IFB fed from the WAN ingress) the source of what it sends back, so one
+ * entry sees two RTP streams with their own SSRC, sequence numbers and
+ * timing. Each has its own statistics.
+ */
+enum voipq_rtp_dir_idx {
+	VOIPQ_DIR_TO = 0,   /* matched as destination: the stream it receives */
+	VOIPQ_DIR_FROM = 1, /* matched as source: the stream it sends */
+	VOIPQ_NDIRS,
+};
+
+/*
  * What the agent programs (policy) and what the datapath keeps (state), in
  * one value so one lookup serves both. The agent writes an entry whole when
  * it installs it and never rewrites the state half afterwards.
@@ -53,34 +99,15 @@ struct voipq_ep_val {
 	__u32 tokens;      /* bytes */
 	__u32 pad0;
 	__u64 tb_last_ns;
-	__u64 packets;
+	__u64 packets;     /* both directions */
 	__u64 bytes;
 	__u64 demoted;     /* packets over budget, sent as bulk */
 	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
 
-	/* RTP receiver statistics (RFC 3550 A.1, A.3, A.8). */
-	__u32 ssrc;
-	__u32 rtp_received;
-	__u32 base_seq;
-	__u32 ext_max_seq; /* cycles << 16 | max_seq */
-	__u32 bad_seq;
-	__u32 jitter_q4;   /* jitter * 16, RTP clock units */
-	__s64 transit;     /* arrival - timestamp, clock units */
-	__u32 rtp_flags;   /* enum voipq_rtp_flags */
-	__u32 pad1;
-	/*
-	 * Arrival of the stream's first packet: A.8 arrivals are counted in
-	 * clock units from here, as agent/rtpstats.c does, so that both
-	 * round the same way and their jitter figures agree.
-	 */
-	__u64 rtp_first_ns;
+	/* RTP receiver statistics, per direction (enum voipq_rtp_dir_idx). */
+	struct voipq_rtp_dir rtp[VOIPQ_NDIRS];
 };
-_Static_assert(sizeof(struct voipq_ep_val) == 120, "voipq_ep_val layout");
-
-enum voipq_rtp_flags {
-	VOIPQ_RTP_STARTED = 1 << 0,
-	VOIPQ_RTP_HAVE_TRANSIT = 1 << 1,
-};
+_Static_assert(sizeof(struct voipq_ep_val) == 152, "voipq_ep_val layout");
 
 /*
  * The port-presence bitmap: bit p is set while some endpoint in the map has

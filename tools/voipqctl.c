@@ -396,6 +396,40 @@ static void render_calls(struct vq_out *o, json_object *r)
 	vq_out_object_close(o);
 }
 
+/* "to/from" of one figure of the two directions, "-" for one without RTP. */
+static void dir_pair(char *buf, size_t len, json_object *to, json_object *from,
+		     const char *key, int prec)
+{
+	json_object *d[2] = { to, from };
+	size_t n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		const char *sep = i ? "/" : "";
+
+		if (d[i] && ju64(d[i], "packets"))
+			n += snprintf(buf + n, len - n, "%s%.*f", sep, prec,
+				      jdbl(d[i], key));
+		else
+			n += snprintf(buf + n, len - n, "%s-", sep);
+		if (n >= len)
+			return;
+	}
+}
+
+/* One direction's RTP figures, in JSON only. */
+static void render_rtp_dir(struct vq_out *o, const char *key, json_object *d)
+{
+	vq_out_object_open(o, key);
+	vq_out_u64(o, "ssrc", NULL, ju64(d, "ssrc"));
+	vq_out_u64(o, "packets", NULL, ju64(d, "packets"));
+	vq_out_u64(o, "expected", NULL, ju64(d, "expected"));
+	vq_out_i64(o, "lost", NULL, (int64_t)ju64(d, "lost"));
+	vq_out_dbl(o, "loss_pct", NULL, 2, jdbl(d, "loss_pct"));
+	vq_out_dbl(o, "jitter_ms", NULL, 2, jdbl(d, "jitter_ms"));
+	vq_out_dbl(o, "mos", NULL, 2, jdbl(d, "mos"));
+	vq_out_object_close(o);
+}
+
 static void render_flows(struct vq_out *o, json_object *r)
 {
 	json_object *flows = jarr(r, "flows");
@@ -404,7 +438,11 @@ static void render_flows(struct vq_out *o, json_object *r)
 	vq_out_table_open(o, "flows");
 	for (size_t i = 0; flows && i < json_object_array_length(flows); i++) {
 		json_object *f = json_object_array_get_idx(flows, i);
+		json_object *to = NULL, *from = NULL;
+		char pair[64];
 
+		json_object_object_get_ex(f, "rtp_to", &to);
+		json_object_object_get_ex(f, "rtp_from", &from);
 		vq_out_object_open(o, NULL);
 		vq_out_str(o, "addr", "ADDRESS", jstr(f, "addr"));
 		vq_out_u64(o, "port", "PORT", ju64(f, "port"));
@@ -415,11 +453,24 @@ static void render_flows(struct vq_out *o, json_object *r)
 		vq_out_u64(o, "packets", "PACKETS", ju64(f, "packets"));
 		vq_out_u64(o, "bytes", "BYTES", ju64(f, "bytes"));
 		vq_out_u64(o, "demoted", "DEMOTED", ju64(f, "demoted"));
-		vq_out_i64(o, "lost", "LOST", (int64_t)ju64(f, "lost"));
-		vq_out_dbl(o, "loss_pct", "LOSS%", 2, jdbl(f, "loss_pct"));
-		vq_out_dbl(o, "jitter_ms", "JITTER(ms)", 2, jdbl(f, "jitter_ms"));
-		vq_out_dbl(o, "mos", "MOS", 2, jdbl(f, "mos"));
+		/* JSON: the worse direction; text: both, to/from the endpoint */
+		vq_out_i64(o, "lost", NULL, (int64_t)ju64(f, "lost"));
+		vq_out_dbl(o, "loss_pct", NULL, 2, jdbl(f, "loss_pct"));
+		vq_out_dbl(o, "jitter_ms", NULL, 2, jdbl(f, "jitter_ms"));
+		vq_out_dbl(o, "mos", NULL, 2, jdbl(f, "mos"));
+		dir_pair(pair, sizeof(pair), to, from, "lost", 0);
+		vq_out_str(o, NULL, "LOST(TO/FROM)", pair);
+		dir_pair(pair, sizeof(pair), to, from, "loss_pct", 2);
+		vq_out_str(o, NULL, "LOSS%(TO/FROM)", pair);
+		dir_pair(pair, sizeof(pair), to, from, "jitter_ms", 2);
+		vq_out_str(o, NULL, "JITTER-MS(TO/FROM)", pair);
+		dir_pair(pair, sizeof(pair), to, from, "mos", 2);
+		vq_out_str(o, NULL, "MOS(TO/FROM)", pair);
 		vq_out_u64(o, "idle_ms", "IDLE(ms)", ju64(f, "idle_ms"));
+		if (vq_out_is_json(o)) {
+			render_rtp_dir(o, "rtp_to", to);
+			render_rtp_dir(o, "rtp_from", from);
+		}
 		vq_out_object_close(o);
 	}
 	vq_out_array_close(o);
@@ -486,7 +537,12 @@ static void calls_usage(FILE *f)
 static void flows_usage(FILE *f)
 {
 	view_usage(f, "flows", "Every prioritised endpoint: its call, codec, packets, bytes,\n"
-			       "loss, jitter and MOS, and why it is prioritised (sip or static).");
+			       "loss, jitter and MOS, and why it is prioritised (sip or static).\n"
+			       "An endpoint sees two RTP streams: the one sent TO it (packets\n"
+			       "whose destination it is) and the one FROM it (packets it sends);\n"
+			       "each has its own loss, jitter and MOS, shown as TO/FROM (\"-\":\n"
+			       "no RTP that way). In JSON, rtp_to and rtp_from hold them, and\n"
+			       "lost, loss_pct, jitter_ms and mos are the worse direction's.");
 }
 
 static int run_view(const char *name, int argc, char **argv, void (*u)(FILE *))

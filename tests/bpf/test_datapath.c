@@ -473,16 +473,16 @@ END_TEST
 
 /* ---- RTP statistics ----------------------------------------------------- */
 
-/* One RTP packet through both the classifier and the reference. */
-static void feed_both(struct vq_bpf *b, struct vq_rtp_stream *ref,
-		      const char *dst, uint16_t dport, uint8_t pt, uint16_t seq,
-		      uint32_t ts, uint32_t ssrc, uint64_t arrival)
+/* One RTP packet from @src to @dst through the classifier and the reference. */
+static void feed(struct vq_bpf *b, struct vq_rtp_stream *ref, const char *src,
+		 uint16_t sport, const char *dst, uint16_t dport, uint8_t pt,
+		 uint16_t seq, uint32_t ts, uint32_t ssrc, uint64_t arrival)
 {
 	uint8_t f[PB_MAX], r[256];
 	struct vq_rtp_hdr h;
 	size_t rl = dp_rtp(r, pt, seq, ts, ssrc), n;
 
-	n = dp_udp4(f, PHONE, 4000, dst, dport, r, rl);
+	n = dp_udp4(f, src, sport, dst, dport, r, rl);
 	dp_prio(b, f, n, arrival);
 	if (ref) {
 		ck_assert_int_eq(vq_rtp_parse(r, rl, &h), 0);
@@ -490,19 +490,44 @@ static void feed_both(struct vq_bpf *b, struct vq_rtp_stream *ref,
 	}
 }
 
-static void assert_seq_matches(const struct voipq_ep_val *v,
+/* The same, from the phone to @dst: the entry matches as destination. */
+static void feed_both(struct vq_bpf *b, struct vq_rtp_stream *ref,
+		      const char *dst, uint16_t dport, uint8_t pt, uint16_t seq,
+		      uint32_t ts, uint32_t ssrc, uint64_t arrival)
+{
+	feed(b, ref, PHONE, 4000, dst, dport, pt, seq, ts, ssrc, arrival);
+}
+
+static void assert_seq_matches(const struct voipq_rtp_dir *r,
 			       const struct vq_rtp_stream *ref)
 {
-	ck_assert_uint_eq(v->ssrc, ref->ssrc);
-	ck_assert_uint_eq(v->rtp_received, ref->received);
-	ck_assert_uint_eq(v->base_seq, ref->base_seq);
-	ck_assert_uint_eq(v->ext_max_seq, ref->cycles + ref->max_seq);
+	ck_assert_uint_eq(r->ssrc, ref->ssrc);
+	ck_assert_uint_eq(r->received, ref->received);
+	ck_assert_uint_eq(r->base_seq, ref->base_seq);
+	ck_assert_uint_eq(r->ext_max_seq, ref->cycles + ref->max_seq);
+}
+
+/* Sequence, loss and jitter of one direction against the reference. */
+static void assert_dir_matches(const struct voipq_ep_val *v, unsigned int dir,
+			       const struct vq_rtp_stream *ref)
+{
+	struct vq_rtp_figures fig;
+
+	assert_seq_matches(&v->rtp[dir], ref);
+	ck_assert(vq_bpf_rtp_figures(v, dir, &fig));
+	ck_assert_uint_eq(fig.expected, vq_rtp_expected(ref));
+	ck_assert_int_eq(fig.lost, vq_rtp_lost(ref));
+	ck_assert_double_eq_tol(fig.loss_pct, vq_rtp_loss_pct(ref), 1e-9);
+	ck_assert_double_eq_tol(v->rtp[dir].jitter_q4 / 16.0, ref->jitter, 0.5);
+	ck_assert_double_eq_tol(fig.jitter_ms, vq_rtp_jitter_ms(ref),
+				0.5 * 1000.0 / ref->clock_rate);
 }
 
 START_TEST(rtp_sequence_gap_counts_loss)
 {
 	struct vq_bpf *b = dp_open(true);
 	struct vq_rtp_stream ref;
+	const struct voipq_rtp_dir *r;
 	struct voipq_ep_val v;
 	uint64_t expected;
 	int i = 0;
@@ -517,23 +542,26 @@ START_TEST(rtp_sequence_gap_counts_loss)
 			  0x5151, 1000 * MS + 20 * MS * i);
 	}
 	v = dp_val(b, FAR, 30000);
-	assert_seq_matches(&v, &ref);
-	expected = (uint64_t)v.ext_max_seq - v.base_seq + 1;
+	r = &v.rtp[VOIPQ_DIR_TO];
+	assert_seq_matches(r, &ref);
+	expected = (uint64_t)r->ext_max_seq - r->base_seq + 1;
 	ck_assert_uint_eq(expected, 16);
-	ck_assert_uint_eq(expected - v.rtp_received, 2);
+	ck_assert_uint_eq(expected - r->received, 2);
 	ck_assert_int_eq(vq_rtp_lost(&ref), 2);
+	/* nothing came from the endpoint */
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_FROM].flags, 0);
 
 	/* RTCP on the same port (RFC 5761) is not RTP: not counted */
 	feed_both(b, NULL, FAR, 30000, 200, 11, 0, 0x5151, 2000 * MS);
-	ck_assert_uint_eq(dp_val(b, FAR, 30000).rtp_received, 14);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).rtp[VOIPQ_DIR_TO].received, 14);
 
 	/* a new SSRC restarts the statistics */
 	feed_both(b, NULL, FAR, 30000, 8, 7, 0, 0x6262, 2100 * MS);
 	v = dp_val(b, FAR, 30000);
-	ck_assert_uint_eq(v.ssrc, 0x6262);
-	ck_assert_uint_eq(v.rtp_received, 1);
-	ck_assert_uint_eq(v.base_seq, 7);
-	ck_assert_uint_eq(v.ext_max_seq, 7);
+	ck_assert_uint_eq(r->ssrc, 0x6262);
+	ck_assert_uint_eq(r->received, 1);
+	ck_assert_uint_eq(r->base_seq, 7);
+	ck_assert_uint_eq(r->ext_max_seq, 7);
 }
 END_TEST
 
@@ -582,15 +610,13 @@ START_TEST(rtp_jitter_matches_reference)
 	}
 
 	v = dp_val(b, FAR, 30000);
-	assert_seq_matches(&v, &a);
 	/* E|D| of two uniform 0..12 ms delays is 4 ms: 32 units at 8 kHz */
 	ck_assert_double_gt(a.jitter, 20.0);
-	ck_assert_double_eq_tol(v.jitter_q4 / 16.0, a.jitter, 0.5);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &a);
 
 	v = dp_val(b, FAR, 30002);
-	assert_seq_matches(&v, &vd);
 	ck_assert_double_gt(vd.jitter, 500.0);
-	ck_assert_double_eq_tol(v.jitter_q4 / 16.0, vd.jitter, 0.5);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &vd);
 }
 END_TEST
 
@@ -604,8 +630,127 @@ START_TEST(rtp_paced_stream_has_zero_jitter)
 		feed_both(b, NULL, FAR, 30000, 0, 100 + i, 160u * i, 7,
 			  3000 * MS + 20 * MS * i);
 	v = dp_val(b, FAR, 30000);
-	ck_assert_uint_eq(v.rtp_received, 100);
-	ck_assert_uint_eq(v.jitter_q4, 0);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 100);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].jitter_q4, 0);
+}
+END_TEST
+
+/* One direction's figures, after checking its stream and A.3 loss. */
+static struct vq_rtp_figures dir_figures(const struct voipq_ep_val *v,
+					 unsigned int dir, uint32_t ssrc,
+					 uint64_t expected, int64_t lost)
+{
+	struct vq_rtp_figures fig;
+
+	ck_assert(vq_bpf_rtp_figures(v, dir, &fig));
+	ck_assert_uint_eq(fig.ssrc, ssrc);
+	ck_assert_uint_eq(fig.expected, expected);
+	ck_assert_int_eq(fig.lost, lost);
+	return fig;
+}
+
+/*
+ * The far end's entry on a NAT router: the phone's stream reaches it as
+ * the packets' destination (WAN egress), its own stream leaves it as their
+ * source (downstream IFB). Two SSRCs, sequence spaces and timings on one
+ * entry, interleaved packet by packet: each direction must keep its own
+ * loss and jitter. Sharing one state, every packet restarted the other's
+ * stream (or, with an echoed SSRC, counted as a duplicate).
+ */
+START_TEST(rtp_directions_kept_apart)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_rtp_stream up, down;
+	struct voipq_ep_val v;
+	struct vq_rtp_figures fig;
+	uint32_t seed = 777;
+	uint64_t t = 7000 * MS;
+	int i;
+
+	dp_add(b, FAR, 30000, 0);
+	vq_rtp_stream_init(&up, 0x11111111, 8000);
+	vq_rtp_stream_init(&down, 0x22222222, 8000);
+	for (i = 0; i < 500; i++) {
+		/* up: paced, no jitter, 3 packets lost */
+		if (i != 100 && i != 101 && i != 300)
+			feed(b, &up, PHONE, 4000, FAR, 30000, 8,
+			     (uint16_t)(1000 + i), 4000u + 160u * i, 0x11111111,
+			     t + 20 * MS * i);
+		/* down: 0..15 ms of jitter, across the sequence wrap, 5 lost */
+		if (i % 97 != 50)
+			feed(b, &down, FAR, 30000, PHONE, 4000, 8,
+			     (uint16_t)(65300 + i), 0x80000000u + 160u * i,
+			     0x22222222,
+			     t + 5 * MS + 20 * MS * i + lcg(&seed) % (15 * MS));
+	}
+
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.packets, 497 + 495);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &up);
+	assert_dir_matches(&v, VOIPQ_DIR_FROM, &down);
+
+	fig = dir_figures(&v, VOIPQ_DIR_TO, 0x11111111, 500, 3);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].jitter_q4, 0);
+	fig = dir_figures(&v, VOIPQ_DIR_FROM, 0x22222222, 500, 5);
+	/* E|D| of two uniform 0..15 ms delays is 5 ms */
+	ck_assert_double_gt(fig.jitter_ms, 2.5);
+	ck_assert_double_lt(fig.jitter_ms, 8.0);
+}
+END_TEST
+
+/*
+ * sipp's RTP echo: the far end sends the phone's packets back, same SSRC
+ * and sequence numbers. Each direction sees every sequence number once.
+ */
+START_TEST(rtp_echo_same_ssrc_both_ways)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_rtp_stream up, down;
+	struct voipq_ep_val v;
+	uint64_t t = 9000 * MS;
+
+	dp_add(b, FAR, 30000, 0);
+	vq_rtp_stream_init(&up, 0x4242, 8000);
+	vq_rtp_stream_init(&down, 0x4242, 8000);
+	for (int i = 0; i < 200; i++) {
+		feed(b, &up, PHONE, 4000, FAR, 30000, 8, (uint16_t)(10 + i),
+		     160u * i, 0x4242, t + 20 * MS * i);
+		feed(b, &down, FAR, 30000, PHONE, 4000, 8, (uint16_t)(10 + i),
+		     160u * i, 0x4242, t + 20 * MS * i + 3 * MS);
+	}
+	v = dp_val(b, FAR, 30000);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &up);
+	assert_dir_matches(&v, VOIPQ_DIR_FROM, &down);
+	ck_assert_int_eq(vq_rtp_lost(&up), 0);
+	ck_assert_int_eq(vq_rtp_lost(&down), 0);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].jitter_q4, 0);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_FROM].jitter_q4, 0);
+}
+END_TEST
+
+/*
+ * Both ends installed (downstream on the LAN egress, after NAT): the
+ * destination wins, so the far end's stream is the phone's "to" and the
+ * far end's entry sees nothing from itself.
+ */
+START_TEST(rtp_destination_match_wins)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_rtp_stream down;
+	struct voipq_ep_val v;
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add(b, PHONE, 4000, 0);
+	vq_rtp_stream_init(&down, 0x77, 8000);
+	for (int i = 0; i < 50; i++)
+		feed(b, &down, FAR, 30000, PHONE, 4000, 0, (uint16_t)i,
+		     160u * i, 0x77, 1000 * MS + 20 * MS * i);
+	v = dp_val(b, PHONE, 4000);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &down);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_FROM].flags, 0);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.packets, 0);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_FROM].flags, 0);
 }
 END_TEST
 
@@ -683,6 +828,9 @@ Suite *datapath_suite(void)
 	tcase_add_test(tc, rtp_sequence_gap_counts_loss);
 	tcase_add_test(tc, rtp_jitter_matches_reference);
 	tcase_add_test(tc, rtp_paced_stream_has_zero_jitter);
+	tcase_add_test(tc, rtp_directions_kept_apart);
+	tcase_add_test(tc, rtp_echo_same_ssrc_both_ways);
+	tcase_add_test(tc, rtp_destination_match_wins);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("budget");

@@ -11,7 +11,9 @@
 # Asserted, in order:
 #  1. a sipp uac_pcap call against sipp's uas with RTP echo shows up in
 #     `voipqctl calls` with sipp's Call-ID, and its endpoints in `voipqctl
-#     flows` (the far end's with that Call-ID), packet counters growing;
+#     flows` (the far end's with that Call-ID), packet counters growing,
+#     the RTP sent to the far end and the echo it sends back each with its
+#     own sane loss and jitter;
 #  2. BYE: the call's flows are gone within 1 s;
 #  3. a call cancelled while ringing: the offer's endpoint appears while
 #     it rings and goes with the CANCEL; no flow is left;
@@ -119,6 +121,17 @@ check "calls: the call is listed" \
 p0=$(flow_packets "$WAN_IP" "$FAR_PORT")
 check "flows: the classifier counts the call's RTP (packets grow past $p0 + 50)" \
 	poll 60 grows "$WAN_IP" "$FAR_PORT" $((${p0:-0} + 50))
+# The far end's entry sees the phone's RTP as destination (WAN egress) and
+# the echo it sends back as source (downstream IFB): two streams, each with
+# its own figures. Shared, they read as duplicates (lost < 0) and jitter
+# spikes. A quiet link: no loss to speak of, jitter far below 30 ms.
+far=$(flow "$WAN_IP" "$FAR_PORT")
+lab_log "far end RTP: $(jq -c '{rtp_to, rtp_from}' <<<"${far:-null}")"
+for dir in rtp_to rtp_from; do
+	check "flows: $dir of the far end: RTP counted, 0 <= lost <= 2%, jitter < 30 ms" \
+		jq -e ".$dir | .packets >= 20 and .lost >= 0 and .loss_pct <= 2 and .jitter_ms < 30" \
+		<<<"${far:-null}" >/dev/null
+done
 sipp_wait pcap "$UAC_PID"
 dt=$(since_sent "$(gone_at no_flows)" "$OUT/pcap.uac.msg" BYE)
 check "BYE: the call's flows gone $dt ms after sipp sent BYE (limit 1000)" \

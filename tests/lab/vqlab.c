@@ -140,9 +140,10 @@ static int print_ep(void *arg, const struct vq_endpoint *ep,
 	char buf[VQ_ADDRSTRLEN + 8];
 
 	printf("%s packets=%" PRIu64 " bytes=%" PRIu64 " demoted=%" PRIu64
-	       " rtp_received=%u\n", vq_endpoint_str(ep, buf, sizeof(buf)),
-	       (uint64_t)v->packets, (uint64_t)v->bytes, (uint64_t)v->demoted,
-	       v->rtp_received);
+	       " rtp_received_to=%u rtp_received_from=%u\n",
+	       vq_endpoint_str(ep, buf, sizeof(buf)), (uint64_t)v->packets,
+	       (uint64_t)v->bytes, (uint64_t)v->demoted,
+	       v->rtp[VOIPQ_DIR_TO].received, v->rtp[VOIPQ_DIR_FROM].received);
 	return 0;
 }
 

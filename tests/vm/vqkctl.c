@@ -106,11 +106,12 @@ static struct vq_kmod *open_kmod(void)
 static int print_entry(void *arg, const struct vq_kmod_entry *e)
 {
 	const struct voipq_ep_val *v = &e->val;
+	const struct voipq_rtp_dir *r = &v->rtp[VOIPQ_DIR_TO];
 	char buf[VQ_ADDRSTRLEN];
 	uint32_t expected = 0;
 
-	if (v->rtp_flags & 1)
-		expected = v->ext_max_seq - v->base_seq + 1;
+	if (r->flags & VOIPQ_RTP_STARTED)
+		expected = r->ext_max_seq - r->base_seq + 1;
 	printf("%s %s rate %u burst %u clock %u flags %u idle %u cookie %" PRIu64
 	       " packets %" PRIu64 " bytes %" PRIu64 " drops %" PRIu64
 	       " demoted %" PRIu64 " last_seen %" PRIu64
@@ -120,8 +121,8 @@ static int print_entry(void *arg, const struct vq_kmod_entry *e)
 	       e->pol.burst, e->pol.clock_rate, e->pol.flags, e->pol.idle_ms,
 	       e->pol.cookie, (uint64_t)v->packets, (uint64_t)v->bytes,
 	       e->drops, (uint64_t)v->demoted, (uint64_t)v->last_seen_ns,
-	       v->rtp_received, expected,
-	       (int)(expected - v->rtp_received), v->jitter_q4);
+	       r->received, expected, (int)(expected - r->received),
+	       r->jitter_q4);
 	if (arg)
 		(*(int *)arg)++;
 	return 0;
