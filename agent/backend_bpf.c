@@ -64,6 +64,7 @@ struct vq_bpf {
 	struct voipq_bpf *skel;
 	char pin_dir[PATH_MAX / 2]; /* room for the names pinned inside */
 	struct voipq_ports *ports; /* the mmap-ed bitmap */
+	struct voipq_ports *pfx_ports; /* the prefix rules' ports, mmap-ed */
 	uint32_t *port_refs;       /* NPORTS reference counts */
 	int ncpus;
 	bool no_tcx;
@@ -206,10 +207,10 @@ void vq_key_to_ep(const struct voipq_ep_key *key, struct vq_endpoint *ep)
 	memcpy(ep->addr, key->addr, key->family == AF_INET ? 4 : 16);
 }
 
-static void port_bit_set(struct vq_bpf *b, uint16_t port, bool on)
+static void port_bit_set(struct voipq_ports *bm, uint16_t port, bool on)
 {
 	uint64_t mask = 1ull << (port & 63);
-	__u64 *w = &b->ports->bits[port >> 6];
+	__u64 *w = &bm->bits[port >> 6];
 
 	if (on)
 		__atomic_fetch_or(w, mask, __ATOMIC_RELEASE);
@@ -220,18 +221,53 @@ static void port_bit_set(struct vq_bpf *b, uint16_t port, bool on)
 static void port_ref(struct vq_bpf *b, uint16_t port)
 {
 	if (b->port_refs[port]++ == 0)
-		port_bit_set(b, port, true);
+		port_bit_set(b->ports, port, true);
 }
 
 static void port_unref(struct vq_bpf *b, uint16_t port)
 {
 	if (b->port_refs[port] && --b->port_refs[port] == 0)
-		port_bit_set(b, port, false);
+		port_bit_set(b->ports, port, false);
+}
+
+/* Prefix-rule keys and their prefix lengths, one at a time. */
+static int pfx_next(struct vq_bpf *b, struct voipq_pfx_key *key)
+{
+	struct voipq_pfx_key cur = *key;
+
+	return bpf_map_get_next_key(bpf_map__fd(b->skel->maps.voipq_pfx),
+				    key->prefixlen == UINT32_MAX ? NULL : &cur,
+				    key) ? -errno : 0;
+}
+
+#define PFX_FIRST { .prefixlen = UINT32_MAX }
+
+static void bitmap_store(struct voipq_ports *dst, const struct voipq_ports *src)
+{
+	for (unsigned int w = 0; w < VOIPQ_PORT_WORDS; w++)
+		__atomic_store_n(&dst->bits[w], src->bits[w], __ATOMIC_RELEASE);
+}
+
+/* The prefix rules' bitmap, recounted from the trie (few, static). */
+static void pfx_ports_rebuild(struct vq_bpf *b)
+{
+	static struct voipq_ports bits;
+	struct voipq_pfx_key key = PFX_FIRST;
+
+	memset(&bits, 0, sizeof(bits));
+	while (!pfx_next(b, &key)) {
+		uint16_t port = ntohs(key.ep.port);
+
+		bits.bits[port >> 6] |= 1ull << (port & 63);
+	}
+	bitmap_store(b->pfx_ports, &bits);
 }
 
 int vq_bpf_ports_rebuild(struct vq_bpf *b)
 {
 	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
+	static struct voipq_ports bits;
+	struct voipq_pfx_key pk = PFX_FIRST;
 	struct voipq_ep_key key, next;
 	struct voipq_ep_key *prev = NULL;
 	unsigned int n = 0;
@@ -245,16 +281,35 @@ int vq_bpf_ports_rebuild(struct vq_bpf *b)
 		key = next;
 		prev = &key;
 	}
-	for (unsigned int w = 0; w < VOIPQ_PORT_WORDS; w++) {
-		uint64_t bits = 0;
-
-		for (unsigned int i = 0; i < 64; i++)
-			if (b->port_refs[w * 64 + i])
-				bits |= 1ull << i;
-		__atomic_store_n(&b->ports->bits[w], bits, __ATOMIC_RELEASE);
+	while (!pfx_next(b, &pk)) {
+		b->port_refs[ntohs(pk.ep.port)]++;
+		n++;
 	}
-	pr_debug("bpf: port bitmap rebuilt from %u endpoints\n", n);
+	memset(&bits, 0, sizeof(bits));
+	for (unsigned int p = 0; p < NPORTS; p++)
+		if (b->port_refs[p])
+			bits.bits[p >> 6] |= 1ull << (p & 63);
+	bitmap_store(b->ports, &bits);
+	pfx_ports_rebuild(b);
+	pr_debug("bpf: port bitmaps rebuilt from %u endpoints and rules\n", n);
 	return 0;
+}
+
+/* mmap a port bitmap map (an mmap-able array of one voipq_ports). */
+static struct voipq_ports *ports_mmap(const struct bpf_map *map)
+{
+	void *p = mmap(NULL, sizeof(struct voipq_ports), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, bpf_map__fd(map), 0);
+
+	if (p == MAP_FAILED) {
+		int err = errno;
+
+		pr_warn("map the port bitmap %s: %s\n", bpf_map__name(map),
+			strerror(err));
+		errno = err;
+		return NULL;
+	}
+	return p;
 }
 
 int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
@@ -309,6 +364,11 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 		err = check_pinned(b->pin_dir, b->skel->maps.voipq_ports, NULL);
 	if (!err)
 		err = check_pinned(b->pin_dir, b->skel->maps.voipq_stats, NULL);
+	if (!err)
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_pfx, NULL);
+	if (!err)
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_pfx_ports,
+				   NULL);
 	if (err) {
 		pr_warn("inspect pinned maps in %s: %s\n", b->pin_dir,
 			strerror(-err));
@@ -336,13 +396,11 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 		goto out_destroy;
 	}
 
-	b->ports = mmap(NULL, sizeof(*b->ports), PROT_READ | PROT_WRITE,
-			MAP_SHARED, bpf_map__fd(b->skel->maps.voipq_ports), 0);
-	if (b->ports == MAP_FAILED) {
+	b->ports = ports_mmap(b->skel->maps.voipq_ports);
+	b->pfx_ports = ports_mmap(b->skel->maps.voipq_pfx_ports);
+	if (!b->ports || !b->pfx_ports) {
 		err = -errno;
-		b->ports = NULL;
-		pr_warn("map the port bitmap: %s\n", strerror(-err));
-		goto out_destroy;
+		goto out_unmap;
 	}
 	vq_bpf_ports_rebuild(b);
 	pr_info("bpf: classifier loaded, maps in %s (%u endpoints max)\n",
@@ -350,6 +408,11 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 	*out = b;
 	return 0;
 
+out_unmap:
+	if (b->ports)
+		munmap(b->ports, sizeof(*b->ports));
+	if (b->pfx_ports)
+		munmap(b->pfx_ports, sizeof(*b->pfx_ports));
 out_destroy:
 	voipq_bpf__destroy(b->skel);
 out_free:
@@ -364,6 +427,8 @@ void vq_bpf_close(struct vq_bpf *b)
 		return;
 	if (b->ports)
 		munmap(b->ports, sizeof(*b->ports));
+	if (b->pfx_ports)
+		munmap(b->pfx_ports, sizeof(*b->pfx_ports));
 	voipq_bpf__destroy(b->skel);
 	free(b->port_refs);
 	free(b);
@@ -381,6 +446,8 @@ int vq_bpf_unpin(struct vq_bpf *b)
 		b->skel->maps.voipq_eps,
 		b->skel->maps.voipq_ports,
 		b->skel->maps.voipq_stats,
+		b->skel->maps.voipq_pfx,
+		b->skel->maps.voipq_pfx_ports,
 	};
 	int err = 0;
 
@@ -571,6 +638,41 @@ int vq_bpf_detach(struct vq_bpf *b, const char *ifname)
 	return 0;
 }
 
+/* The policy half of an entry; the datapath's state is left as it is. */
+static void val_set_policy(struct voipq_ep_val *val,
+			   const struct vq_bpf_policy *pol)
+{
+	val->flags = pol->flags;
+	val->clock_rate = pol->clock_rate;
+	val->rate_bps = pol->rate_bps;
+	val->burst = pol->burst;
+	val->cookie = pol->cookie;
+	if (val->tokens > val->burst)
+		val->tokens = val->burst;
+}
+
+/*
+ * Update an existing entry's policy in place, keeping what the datapath
+ * counted so far. Returns 0, or non-zero when there is no entry (any more).
+ */
+static int val_update(int fd, const void *key, const struct vq_bpf_policy *pol)
+{
+	struct voipq_ep_val val;
+
+	if (bpf_map_lookup_elem(fd, key, &val))
+		return -errno;
+	val_set_policy(&val, pol);
+	return bpf_map_update_elem(fd, key, &val, BPF_EXIST) ? -errno : 0;
+}
+
+/* A new entry: the policy, a full bucket, no state. */
+static void val_fresh(struct voipq_ep_val *val, const struct vq_bpf_policy *pol)
+{
+	memset(val, 0, sizeof(*val));
+	val->tokens = pol->burst;
+	val_set_policy(val, pol);
+}
+
 int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		  const struct vq_bpf_policy *pol)
 {
@@ -585,27 +687,10 @@ int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		return -EPROTONOSUPPORT;
 	vq_ep_to_key(ep, &key);
 
-	/* Update in place: keep what the datapath counted so far. */
-	if (!bpf_map_lookup_elem(fd, &key, &val)) {
-		val.flags = pol->flags;
-		val.clock_rate = pol->clock_rate;
-		val.rate_bps = pol->rate_bps;
-		val.burst = pol->burst;
-		val.cookie = pol->cookie;
-		if (val.tokens > val.burst)
-			val.tokens = val.burst;
-		if (!bpf_map_update_elem(fd, &key, &val, BPF_EXIST))
-			return 0;
-		/* evicted meanwhile: insert afresh */
-	}
-
-	memset(&val, 0, sizeof(val));
-	val.flags = pol->flags;
-	val.clock_rate = pol->clock_rate;
-	val.rate_bps = pol->rate_bps;
-	val.burst = pol->burst;
-	val.tokens = pol->burst;
-	val.cookie = pol->cookie;
+	if (!val_update(fd, &key, pol))
+		return 0;
+	/* not there, or evicted meanwhile: insert afresh */
+	val_fresh(&val, pol);
 
 	/* Bit first, entry second: a packet never misses a present entry. */
 	port_ref(b, ep->port);
@@ -636,6 +721,126 @@ int vq_bpf_ep_del(struct vq_bpf *b, const struct vq_endpoint *ep)
 	 * hash lookup, a missing one would cost a call its priority.
 	 */
 	port_unref(b, ep->port);
+	return 0;
+}
+
+/* --- static prefix rules -------------------------------------------------- */
+
+static void pfx_to_key(const struct vq_prefix *p, struct voipq_pfx_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = VOIPQ_PFX_KEY_BITS + p->len;
+	vq_ep_to_key(&p->ep, &key->ep);
+}
+
+static int pfx_check(const struct vq_prefix *p)
+{
+	if (p->ep.proto != IPPROTO_UDP ||
+	    (p->ep.family != AF_INET && p->ep.family != AF_INET6))
+		return -EPROTONOSUPPORT;
+	if (p->len > vq_prefix_full(p->ep.family))
+		return -EINVAL;
+	return 0;
+}
+
+int vq_bpf_pfx_set(struct vq_bpf *b, const struct vq_prefix *p,
+		   const struct vq_bpf_policy *pol)
+{
+	int fd = bpf_map__fd(b->skel->maps.voipq_pfx);
+	char buf[VQ_PREFIXSTRLEN];
+	struct voipq_pfx_key key;
+	struct voipq_ep_val val;
+	int err = pfx_check(p);
+
+	if (err)
+		return err;
+	if (vq_prefix_is_host(p))
+		return vq_bpf_ep_set(b, &p->ep, pol);
+	pfx_to_key(p, &key);
+	if (!val_update(fd, &key, pol))
+		return 0;
+	val_fresh(&val, pol);
+
+	/* Bits first, rule second, as for endpoints. */
+	port_ref(b, p->ep.port);
+	port_bit_set(b->pfx_ports, p->ep.port, true);
+	if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST)) {
+		err = -errno;
+		port_unref(b, p->ep.port);
+		pfx_ports_rebuild(b);
+		pr_warn("program rule %s: %s%s\n",
+			vq_prefix_str(p, buf, sizeof(buf)), strerror(-err),
+			err == -ENOSPC ? " — too many prefix rules, delete "
+					 "some (voipqctl del)" : "");
+		return err;
+	}
+	return 0;
+}
+
+int vq_bpf_pfx_del(struct vq_bpf *b, const struct vq_prefix *p)
+{
+	struct voipq_pfx_key key;
+	int err = pfx_check(p);
+
+	if (err)
+		return err;
+	if (vq_prefix_is_host(p))
+		return vq_bpf_ep_del(b, &p->ep);
+	pfx_to_key(p, &key);
+	if (bpf_map_delete_elem(bpf_map__fd(b->skel->maps.voipq_pfx), &key))
+		return -errno;
+	port_unref(b, p->ep.port);
+	pfx_ports_rebuild(b);
+	return 0;
+}
+
+/* Whether @key is itself a rule (a trie lookup finds the longest match). */
+static bool pfx_exists(struct vq_bpf *b, const struct voipq_pfx_key *key)
+{
+	struct voipq_pfx_key k = PFX_FIRST;
+
+	while (!pfx_next(b, &k))
+		if (!memcmp(&k, key, sizeof(k)))
+			return true;
+	return false;
+}
+
+int vq_bpf_pfx_lookup(struct vq_bpf *b, const struct vq_prefix *p,
+		      struct voipq_ep_val *val)
+{
+	struct voipq_pfx_key key;
+
+	if (vq_prefix_is_host(p))
+		return vq_bpf_ep_lookup(b, &p->ep, val);
+	pfx_to_key(p, &key);
+	if (!pfx_exists(b, &key))
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.voipq_pfx), &key,
+				val))
+		return -errno;
+	return 0;
+}
+
+int vq_bpf_pfx_for_each(struct vq_bpf *b,
+			int (*fn)(void *arg, const struct vq_prefix *p,
+				  const struct voipq_ep_val *val),
+			void *arg)
+{
+	int fd = bpf_map__fd(b->skel->maps.voipq_pfx);
+	struct voipq_pfx_key key = PFX_FIRST;
+	struct voipq_ep_val val;
+	struct vq_prefix p;
+	int ret;
+
+	while (!pfx_next(b, &key)) {
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue; /* deleted meanwhile */
+		vq_key_to_ep(&key.ep, &p.ep);
+		p.len = (uint8_t)(key.prefixlen - VOIPQ_PFX_KEY_BITS);
+		ret = fn(arg, &p, &val);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 

@@ -78,6 +78,24 @@ int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 int vq_bpf_ep_del(struct vq_bpf *b, const struct vq_endpoint *ep);
 int vq_bpf_ep_lookup(struct vq_bpf *b, const struct vq_endpoint *ep,
 		     struct voipq_ep_val *val);
+
+/*
+ * Static prefix rules (at most VOIPQ_MAX_PREFIXES), consulted when no
+ * endpoint matches a packet; the longest matching prefix wins. A
+ * full-length prefix is an endpoint, and these pass it to vq_bpf_ep_*.
+ * An update keeps the rule's counters. Errors: -ENOENT (no such rule),
+ * -ENOSPC (the trie is full), -EPROTONOSUPPORT (not UDP).
+ */
+int vq_bpf_pfx_set(struct vq_bpf *b, const struct vq_prefix *p,
+		   const struct vq_bpf_policy *pol);
+int vq_bpf_pfx_del(struct vq_bpf *b, const struct vq_prefix *p);
+int vq_bpf_pfx_lookup(struct vq_bpf *b, const struct vq_prefix *p,
+		      struct voipq_ep_val *val);
+/* Every prefix rule (not the endpoints); stop when @fn returns non-zero. */
+int vq_bpf_pfx_for_each(struct vq_bpf *b,
+			int (*fn)(void *arg, const struct vq_prefix *p,
+				  const struct voipq_ep_val *val),
+			void *arg);
 /* Visit every entry; stop early when @fn returns non-zero (returned). */
 int vq_bpf_ep_for_each(struct vq_bpf *b,
 		       int (*fn)(void *arg, const struct vq_endpoint *ep,

@@ -197,9 +197,16 @@ int vq_dp_down(struct vq_dp *dp, bool keep, char *err, size_t errlen)
 	return ret;
 }
 
-int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
-		 const struct vq_codec *codec, uint8_t media, bool upstream_ef,
-		 uint32_t flags, uint64_t cookie)
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* An entry's policy: a budget sized from the codec, EF upstream if asked. */
+static struct vq_bpf_policy dp_policy(const struct vq_dp *dp,
+				      const struct vq_codec *codec,
+				      uint8_t media, bool upstream_ef,
+				      uint32_t flags, uint64_t cookie)
 {
 	struct vq_bpf_policy pol = {
 		.clock_rate = codec && codec->clock_rate ? codec->clock_rate : 8000,
@@ -209,10 +216,51 @@ int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 	struct vq_codec none = { 0 };
 
 	vq_bpf_budget(codec ? codec : &none, media, &pol.rate_bps, &pol.burst);
+	return pol;
+}
+
+int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
+		 const struct vq_codec *codec, uint8_t media, bool upstream_ef,
+		 uint32_t flags, uint64_t cookie)
+{
+	struct vq_bpf_policy pol = dp_policy(dp, codec, media, upstream_ef,
+					     flags, cookie);
+
 	return vq_bpf_ep_set(dp->bpf, ep, &pol);
 }
 
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep)
 {
 	return vq_bpf_ep_del(dp->bpf, ep);
+}
+
+int vq_dp_pfx_add(struct vq_dp *dp, const struct vq_prefix *p, uint32_t flags)
+{
+	struct vq_bpf_policy pol = dp_policy(dp, NULL, VQ_MEDIA_AUDIO, true,
+					     flags, 0);
+	unsigned int host_bits = vq_prefix_full(p->ep.family) - p->len;
+	uint64_t n = VQ_DP_PREFIX_EPS;
+
+	if (!dp->bpf)
+		return -EOPNOTSUPP;
+	if (host_bits < 63 && (1ull << host_bits) < n)
+		n = 1ull << host_bits;
+	pol.rate_bps = (uint32_t)min_u64((uint64_t)pol.rate_bps * n, UINT32_MAX);
+	pol.burst = (uint32_t)min_u64((uint64_t)pol.burst * n, UINT32_MAX);
+	return vq_bpf_pfx_set(dp->bpf, p, &pol);
+}
+
+int vq_dp_pfx_del(struct vq_dp *dp, const struct vq_prefix *p)
+{
+	if (!dp->bpf)
+		return -EOPNOTSUPP;
+	return vq_bpf_pfx_del(dp->bpf, p);
+}
+
+int vq_dp_pfx_for_each(struct vq_dp *dp,
+		       int (*fn)(void *arg, const struct vq_prefix *p,
+				 const struct voipq_ep_val *val),
+		       void *arg)
+{
+	return dp->bpf ? vq_bpf_pfx_for_each(dp->bpf, fn, arg) : 0;
 }

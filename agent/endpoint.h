@@ -40,4 +40,33 @@ int vq_addr_parse(struct vq_endpoint *ep, const char *s);
 
 bool vq_addr_is_unspecified(const struct vq_endpoint *ep);
 
+/*
+ * A static rule's match: every endpoint whose address lies in a prefix,
+ * with the given port and protocol. A full-length prefix is one endpoint.
+ */
+struct vq_prefix {
+	struct vq_endpoint ep; /* the network address (host bits zero) */
+	uint8_t len;           /* 0-32 for IPv4, 0-128 for IPv6 */
+};
+
+/* Long enough for "[<IPv6>/128]:65535". */
+#define VQ_PREFIXSTRLEN 64
+
+/*
+ * Parse "ADDRESS" or "ADDRESS/LEN" into p->ep.family/addr and p->len (a
+ * plain address: the full length); the port and protocol are left alone.
+ * Returns 0, or -EINVAL with @err saying what is wrong and what to give
+ * instead: not an address, a length out of range, or host bits set.
+ */
+int vq_prefix_parse(struct vq_prefix *p, const char *s, char *err,
+		    size_t errlen);
+/* The prefix length of a single address: 32 or 128. */
+unsigned int vq_prefix_full(uint8_t family);
+bool vq_prefix_is_host(const struct vq_prefix *p);
+/* "10.0.0.0/8" (no length for a single address). */
+const char *vq_prefix_addr_str(const struct vq_prefix *p, char *buf,
+			       size_t len);
+/* "10.0.0.0/8:4000", "[2001:db8::/32]:4000", or as vq_endpoint_str. */
+const char *vq_prefix_str(const struct vq_prefix *p, char *buf, size_t len);
+
 #endif

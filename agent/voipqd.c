@@ -347,11 +347,11 @@ static double rtp_dir_json(json_object *o, const char *key,
 	return seen ? mos : -1;
 }
 
-static int flow_json(void *arg, const struct vq_endpoint *ep,
-		     const struct voipq_ep_val *v)
+/* One entry: an endpoint, or a static rule's prefix (f is NULL then). */
+static int flow_add(struct flows_arg *fa, const struct vq_prefix *p,
+		    const struct flow_info *f, const struct voipq_ep_val *v)
 {
-	struct flows_arg *fa = arg;
-	struct flow_info *f = flow_find(fa->d, ep);
+	const struct vq_endpoint *ep = &p->ep;
 	json_object *o = json_object_new_object();
 	char addr[VQ_ADDRSTRLEN];
 	const char *codec = f ? f->mep.codec.name : "";
@@ -360,9 +360,10 @@ static int flow_json(void *arg, const struct vq_endpoint *ep,
 	uint64_t now = mono_ns();
 
 	add_str(o, "addr", vq_addr_str(ep, addr, sizeof(addr)));
+	add_u64(o, "prefix_len", p->len);
 	add_u64(o, "port", ep->port);
 	add_str(o, "proto", ep->proto == 6 ? "tcp" : "udp");
-	add_str(o, "call_id", f ? f->call_id : "");
+	add_str(o, "call_id", f ? f->call_id : v->flags & VOIPQ_EP_STATIC ? "static" : "");
 	add_str(o, "codec", codec);
 	add_str(o, "why", v->flags & VOIPQ_EP_STATIC ? "static" : f ? "sip" : "adopted");
 	add_u64(o, "packets", v->packets);
@@ -388,54 +389,98 @@ static int flow_json(void *arg, const struct vq_endpoint *ep,
 	return 0;
 }
 
+static int flow_json(void *arg, const struct vq_endpoint *ep,
+		     const struct voipq_ep_val *v)
+{
+	struct flows_arg *fa = arg;
+	struct vq_prefix p = { *ep, (uint8_t)vq_prefix_full(ep->family) };
+
+	return flow_add(fa, &p, flow_find(fa->d, ep), v);
+}
+
+static int rule_json(void *arg, const struct vq_prefix *p,
+		     const struct voipq_ep_val *v)
+{
+	return flow_add(arg, p, NULL, v);
+}
+
 static json_object *view_flows(struct daemon *d)
 {
 	json_object *o = json_object_new_object();
 	struct flows_arg fa = { d, json_object_new_array() };
 
-	if (d->dp)
+	if (d->dp) {
 		vq_bpf_ep_for_each(d->dp->bpf, flow_json, &fa);
+		vq_dp_pfx_for_each(d->dp, rule_json, &fa);
+	}
 	json_object_object_add(o, "flows", fa.arr);
 	return o;
 }
 
-static int parse_rule(json_object *req, struct vq_endpoint *ep)
+/* {"addr": ADDRESS[/LEN], "port": N, "proto": "udp"}; @err says what's wrong. */
+static int parse_rule(json_object *req, struct vq_prefix *p, char *err,
+		      size_t errlen)
 {
-	json_object *a, *p, *pr;
+	json_object *a, *po, *pr;
 	int64_t port;
 
-	memset(ep, 0, sizeof(*ep));
+	memset(p, 0, sizeof(*p));
 	if (!json_object_object_get_ex(req, "addr", &a) ||
-	    !json_object_object_get_ex(req, "port", &p) ||
-	    vq_addr_parse(ep, json_object_get_string(a)))
+	    !json_object_object_get_ex(req, "port", &po)) {
+		snprintf(err, errlen, "a rule needs an address or prefix and a "
+			 "port, e.g. 192.0.2.1 4000 or 198.51.100.0/24 4000");
 		return -EINVAL;
-	port = json_object_get_int64(p);
-	if (port < 1 || port > 65535)
+	}
+	if (vq_prefix_parse(p, json_object_get_string(a), err, errlen))
+		return -EINVAL;
+	port = json_object_get_int64(po);
+	if (port < 1 || port > 65535) {
+		snprintf(err, errlen, "port must be 1-65535");
 		return -ERANGE;
-	ep->port = (uint16_t)port;
-	ep->proto = IPPROTO_UDP;
+	}
+	p->ep.port = (uint16_t)port;
+	p->ep.proto = IPPROTO_UDP;
 	if (json_object_object_get_ex(req, "proto", &pr) &&
-	    strcmp(json_object_get_string(pr), "udp"))
+	    strcmp(json_object_get_string(pr), "udp")) {
+		snprintf(err, errlen, "only udp rules are supported: media is UDP");
 		return -EPROTONOSUPPORT;
+	}
 	return 0;
+}
+
+static const char *rule_error(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no such rule";
+	case -EOPNOTSUPP:
+		return "this backend matches single endpoints only: give a full "
+		       "address (prefix rules need backend = bpf)";
+	case -ENOSPC:
+		return "the prefix rule table is full: delete some (voipqctl del)";
+	default:
+		return strerror(-err);
+	}
 }
 
 static json_object *do_rule(struct daemon *d, json_object *req, bool add)
 {
+	struct vq_prefix p;
 	struct vq_endpoint ep;
-	char buf[VQ_ADDRSTRLEN + 8];
-	int ret = parse_rule(req, &ep);
+	char buf[VQ_PREFIXSTRLEN], err[160];
+	int ret = parse_rule(req, &p, err, sizeof(err));
 	json_object *o;
 
-	if (ret == -ERANGE)
-		return vq_ctl_error("port must be 1-65535");
-	if (ret == -EPROTONOSUPPORT)
-		return vq_ctl_error("only udp rules are supported: media is UDP");
 	if (ret)
-		return vq_ctl_error("a rule needs an IPv4 or IPv6 address and a port, e.g. 192.0.2.1 4000");
+		return vq_ctl_error("%s", err);
 	if (!d->dp)
 		return vq_ctl_error("no datapath: voipqd runs with backend = none");
-	if (add) {
+	ep = p.ep;
+	if (!vq_prefix_is_host(&p)) {
+		/* The datapath owns prefix rules: no flow of ours to track. */
+		ret = add ? vq_dp_pfx_add(d->dp, &p, VOIPQ_EP_STATIC)
+			  : vq_dp_pfx_del(d->dp, &p);
+	} else if (add) {
 		struct vq_codec none = { 0 };
 		struct flow_info *f = flow_find(d, &ep);
 
@@ -455,12 +500,12 @@ static json_object *do_rule(struct daemon *d, json_object *req, bool add)
 		ret = vq_dp_ep_del(d->dp, &ep);
 		flow_forget(d, &ep);
 	}
+	vq_prefix_str(&p, buf, sizeof(buf));
 	if (ret)
-		return vq_ctl_error("%s %s: %s", add ? "add" : "del",
-				    vq_endpoint_str(&ep, buf, sizeof(buf)),
-				    ret == -ENOENT ? "no such rule" : strerror(-ret));
+		return vq_ctl_error("%s %s: %s", add ? "add" : "del", buf,
+				    rule_error(ret));
 	o = json_object_new_object();
-	add_str(o, add ? "added" : "deleted", vq_endpoint_str(&ep, buf, sizeof(buf)));
+	add_str(o, add ? "added" : "deleted", buf);
 	return o;
 }
 

@@ -14,6 +14,9 @@
  * counter and leave. UDP packets test two bits in the port-presence bitmap
  * (an array map the verifier inlines) and reach the hash map only when a
  * port matches. Hits pay for the bucket, counters and RTP statistics.
+ * Static prefix rules (an LPM trie) are consulted only when both exact
+ * lookups missed and a port has a bit in the prefix rules' own bitmap, so
+ * a port only learned endpoints use never pays for a trie walk.
  *
  * Directions: an endpoint matches as a packet's destination (the stream it
  * receives) or as its source (the stream it sends). On a NAT router the far
@@ -74,14 +77,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } voipq_eps SEC(".maps");
 
-struct {
+/* A port bitmap: one element of an array the agent maps into its memory. */
+struct port_bitmap {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct voipq_ports);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} voipq_ports SEC(".maps");
+};
+
+/* Every rule's ports, and the static prefix rules' own. */
+struct port_bitmap voipq_ports SEC(".maps");
+struct port_bitmap voipq_pfx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VOIPQ_MAX_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct voipq_pfx_key);
+	__type(value, struct voipq_ep_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} voipq_pfx SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -105,6 +122,23 @@ static __always_inline int port_bit(const struct voipq_ports *ports,
 	__u16 p = bpf_ntohs(port);
 
 	return (ports->bits[(p >> 6) & (VOIPQ_PORT_WORDS - 1)] >> (p & 63)) & 1;
+}
+
+/*
+ * The packet's destination (@to) or source into @k, whose family and
+ * protocol are set. Branches on proto, not on iph/ip6: the verifier knows
+ * proto's value on each path but not that a packet pointer is non-NULL.
+ */
+static __always_inline void key_set(struct voipq_ep_key *k, __u16 proto,
+				    const struct iphdr *iph,
+				    const struct ipv6hdr *ip6,
+				    const struct udphdr *uh, int to)
+{
+	k->port = to ? uh->dest : uh->source;
+	if (proto == ETH_P_IP)
+		__builtin_memcpy(k->addr, to ? &iph->daddr : &iph->saddr, 4);
+	else
+		__builtin_memcpy(k->addr, to ? &ip6->daddr : &ip6->saddr, 16);
 }
 
 /* Returns 1 when @len bytes fit the endpoint's budget (and takes them). */
@@ -268,6 +302,7 @@ int voipq_classify(struct __sk_buff *skb)
 	__u16 proto;
 	__u8 l4proto = 0;
 	__u32 dir = VOIPQ_DIR_TO;
+	int dbit, sbit;
 	__u64 now;
 	int ret, prio;
 
@@ -322,22 +357,37 @@ int voipq_classify(struct __sk_buff *skb)
 		l3_word = *(__be16 *)ip6;
 	}
 
-	if (port_bit(ports, uh->dest)) {
-		key.port = uh->dest;
-		if (proto == ETH_P_IP)
-			__builtin_memcpy(key.addr, &iph->daddr, 4);
-		else
-			__builtin_memcpy(key.addr, &ip6->daddr, 16);
+	dbit = port_bit(ports, uh->dest);
+	sbit = port_bit(ports, uh->source);
+	if (dbit) {
+		key_set(&key, proto, iph, ip6, uh, 1);
 		v = bpf_map_lookup_elem(&voipq_eps, &key);
 	}
-	if (!v && port_bit(ports, uh->source)) {
-		key.port = uh->source;
-		if (proto == ETH_P_IP)
-			__builtin_memcpy(key.addr, &iph->saddr, 4);
-		else
-			__builtin_memcpy(key.addr, &ip6->saddr, 16);
+	if (!v && sbit) {
+		key_set(&key, proto, iph, ip6, uh, 0);
 		v = bpf_map_lookup_elem(&voipq_eps, &key);
 		dir = VOIPQ_DIR_FROM;
+	}
+	/* Static prefix rules, after every endpoint: the most specific wins. */
+	if (!v && (dbit || sbit)) {
+		struct voipq_ports *pp = bpf_map_lookup_elem(&voipq_pfx_ports,
+							      &zero);
+		struct voipq_pfx_key pk = { .ep = key };
+
+		if (!pp)
+			return TC_ACT_OK;
+		pk.prefixlen = VOIPQ_PFX_KEY_BITS +
+			       (proto == ETH_P_IP ? 32 : 128);
+		if (dbit && port_bit(pp, uh->dest)) {
+			key_set(&pk.ep, proto, iph, ip6, uh, 1);
+			v = bpf_map_lookup_elem(&voipq_pfx, &pk);
+			dir = VOIPQ_DIR_TO;
+		}
+		if (!v && sbit && port_bit(pp, uh->source)) {
+			key_set(&pk.ep, proto, iph, ip6, uh, 0);
+			v = bpf_map_lookup_elem(&voipq_pfx, &pk);
+			dir = VOIPQ_DIR_FROM;
+		}
 	}
 	if (!v)
 		return TC_ACT_OK;

@@ -27,6 +27,20 @@ struct voipq_ep_key {
 };
 _Static_assert(sizeof(struct voipq_ep_key) == 20, "voipq_ep_key layout");
 
+/*
+ * A static prefix rule: the key of the LPM trie consulted when no endpoint
+ * matches. The trie compares the first prefixlen bits of what follows it:
+ * family, protocol and port always whole (32 bits), then the address's
+ * first bits. prefixlen = 32 + the address prefix length.
+ */
+struct voipq_pfx_key {
+	__u32 prefixlen;
+	struct voipq_ep_key ep;
+};
+_Static_assert(sizeof(struct voipq_pfx_key) == 24, "voipq_pfx_key layout");
+
+#define VOIPQ_PFX_KEY_BITS 32 /* family, proto, port before the address */
+
 enum voipq_ep_flags {
 	VOIPQ_EP_DSCP_EF = 1 << 0, /* rewrite DSCP to EF on this endpoint */
 	VOIPQ_EP_STATIC = 1 << 1,  /* a static rule, not learned from SIP */
@@ -120,6 +134,14 @@ struct voipq_ports {
 	__u64 bits[VOIPQ_PORT_WORDS];
 };
 _Static_assert(sizeof(struct voipq_ports) == 8192, "voipq_ports layout");
+
+/*
+ * Static prefix rules are set by hand, so few: the LPM trie's size. Their
+ * ports have bits in voipq_ports like any endpoint's, and in a bitmap of
+ * their own (voipq_pfx_ports) so that a port only endpoints use never
+ * costs a trie lookup.
+ */
+#define VOIPQ_MAX_PREFIXES 1024
 
 /* Global counters, one slot per CPU in a per-CPU array of one element. */
 struct voipq_stats {

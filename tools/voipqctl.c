@@ -14,6 +14,7 @@
 
 #include "analyze.h"
 #include "ctl.h"
+#include "endpoint.h"
 #include "log.h"
 #include "output.h"
 
@@ -416,6 +417,22 @@ static void dir_pair(char *buf, size_t len, json_object *to, json_object *from,
 	}
 }
 
+/* A flow's address, with its prefix length when it is a prefix rule. */
+static const char *flow_addr(json_object *f, char *buf, size_t len)
+{
+	const char *a = jstr(f, "addr");
+	int64_t full = strchr(a, ':') ? 128 : 32, plen = full;
+	json_object *v;
+
+	if (json_object_object_get_ex(f, "prefix_len", &v))
+		plen = json_object_get_int64(v);
+	if (plen < full)
+		snprintf(buf, len, "%s/%d", a, (int)plen);
+	else
+		snprintf(buf, len, "%s", a);
+	return buf;
+}
+
 /* One direction's RTP figures, in JSON only. */
 static void render_rtp_dir(struct vq_out *o, const char *key, json_object *d)
 {
@@ -444,7 +461,9 @@ static void render_flows(struct vq_out *o, json_object *r)
 		json_object_object_get_ex(f, "rtp_to", &to);
 		json_object_object_get_ex(f, "rtp_from", &from);
 		vq_out_object_open(o, NULL);
-		vq_out_str(o, "addr", "ADDRESS", jstr(f, "addr"));
+		vq_out_str(o, "addr", NULL, jstr(f, "addr"));
+		vq_out_u64(o, "prefix_len", NULL, ju64(f, "prefix_len"));
+		vq_out_str(o, NULL, "ADDRESS", flow_addr(f, pair, sizeof(pair)));
 		vq_out_u64(o, "port", "PORT", ju64(f, "port"));
 		vq_out_str(o, "proto", NULL, jstr(f, "proto"));
 		vq_out_str(o, "why", "WHY", jstr(f, "why"));
@@ -606,10 +625,22 @@ static int cmd_watch(int argc, char **argv)
 
 static void rule_usage(FILE *f)
 {
-	fprintf(f, "Usage: voipqctl add|del ADDRESS PORT [udp] [--socket PATH]\n\n"
-		   "Add or delete a static rule: packets to or from ADDRESS:PORT are\n"
-		   "prioritised like a learned call's (within the same budget).\n"
-		   "Example: voipqctl add 198.51.100.7 10000\n");
+	fprintf(f, "Usage: voipqctl add|del ADDRESS[/LEN] PORT [udp] [--json] [--socket PATH]\n\n"
+		   "Add or delete a static rule: UDP packets to or from PORT on\n"
+		   "ADDRESS, or on any address in the prefix ADDRESS/LEN (IPv4 or\n"
+		   "IPv6, host bits zero), are prioritised like a learned call's.\n"
+		   "A learned endpoint, then the longest matching prefix, wins.\n"
+		   "A rule's budget is an audio call's; a prefix rule's is shared by\n"
+		   "everything it matches, that of at most 8 endpoints. Prefix rules\n"
+		   "need the bpf backend.\n\n"
+		   "Examples:\n"
+		   "  voipqctl add 198.51.100.7 10000\n"
+		   "  voipqctl add 198.51.100.0/24 10000\n"
+		   "  voipqctl del 2001:db8:20::/48 5004 udp\n\n"
+		   "Options:\n"
+		   "  -j, --json         print the reply as JSON\n"
+		   "  -s, --socket PATH  voipqd's control socket (default /run/voipq.sock)\n"
+		   "  -h, --help         show this help\n");
 }
 
 static int cmd_rule(bool add, int argc, char **argv)
@@ -617,12 +648,17 @@ static int cmd_rule(bool add, int argc, char **argv)
 	struct common c = { 0 };
 	int i = common_opts(argc, argv, &c, rule_usage, 2, 3);
 	json_object *req, *reply;
-	char *end;
+	struct vq_prefix p = { 0 };
+	char *end, err[160];
 	long port;
 	int ret;
 
 	if (i < 0)
 		return opt_exit(i);
+	if (vq_prefix_parse(&p, argv[i], err, sizeof(err))) {
+		fprintf(stderr, "voipqctl: %s\n", err);
+		return EXIT_USAGE;
+	}
 	port = strtol(argv[i + 1], &end, 10);
 	if (*end || port < 1 || port > 65535) {
 		fprintf(stderr, "voipqctl: port '%s' is not 1-65535\n", argv[i + 1]);
@@ -641,7 +677,8 @@ static int cmd_rule(bool add, int argc, char **argv)
 	if (ret)
 		return ret;
 	if (c.json)
-		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY));
+		printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
 		printf("%s %s\n", add ? "added" : "deleted", jstr(reply, add ? "added" : "deleted"));
 	json_object_put(reply);
@@ -668,7 +705,8 @@ static const struct command commands[] = {
 	  cmd_flows, flows_usage },
 	{ "stats", "voipqd's counters", cmd_stats, stats_usage },
 	{ "watch", "a live view of calls and flows", cmd_watch, watch_usage },
-	{ "add", "add a static rule (address, port)", cmd_add, rule_usage },
+	{ "add", "add a static rule (address or prefix, port)", cmd_add,
+	  rule_usage },
 	{ "del", "delete a static rule", cmd_del, rule_usage },
 	{ "analyze", "show the calls, endpoints and RTP quality in a capture",
 	  cmd_analyze, analyze_usage },

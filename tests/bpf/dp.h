@@ -46,6 +46,12 @@ void dp_add(struct vq_bpf *b, const char *addr, uint16_t port, uint32_t flags);
 void dp_add_policy(struct vq_bpf *b, const char *addr, uint16_t port,
 		   const struct vq_bpf_policy *pol);
 struct voipq_ep_val dp_val(struct vq_bpf *b, const char *addr, uint16_t port);
+/* "ADDRESS/LEN" and a UDP port as a prefix rule. */
+struct vq_prefix dp_prefix(const char *prefix, uint16_t port);
+/* Install a prefix rule with dp_add()'s generous budget. */
+void dp_add_prefix(struct vq_bpf *b, const char *prefix, uint16_t port);
+struct voipq_ep_val dp_prefix_val(struct vq_bpf *b, const char *prefix,
+				  uint16_t port);
 struct voipq_stats dp_stats(struct vq_bpf *b);
 
 /* Frames: Ethernet + IPv4/IPv6 + UDP with @pl as payload. */

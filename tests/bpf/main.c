@@ -131,14 +131,43 @@ void dp_add_policy(struct vq_bpf *b, const char *addr, uint16_t port,
 	ck_assert_int_eq(vq_bpf_ep_set(b, &ep, pol), 0);
 }
 
+static const struct vq_bpf_policy generous = {
+	.rate_bps = 1000000, .burst = 1000000, .clock_rate = 8000,
+	.cookie = 42,
+};
+
 void dp_add(struct vq_bpf *b, const char *addr, uint16_t port, uint32_t flags)
 {
-	struct vq_bpf_policy pol = {
-		.rate_bps = 1000000, .burst = 1000000, .clock_rate = 8000,
-		.flags = flags, .cookie = 42,
-	};
+	struct vq_bpf_policy pol = generous;
 
+	pol.flags = flags;
 	dp_add_policy(b, addr, port, &pol);
+}
+
+struct vq_prefix dp_prefix(const char *prefix, uint16_t port)
+{
+	struct vq_prefix p = { .ep = { .proto = IPPROTO_UDP, .port = port } };
+	char err[256];
+
+	ck_assert_msg(!vq_prefix_parse(&p, prefix, err, sizeof(err)), "%s", err);
+	return p;
+}
+
+void dp_add_prefix(struct vq_bpf *b, const char *prefix, uint16_t port)
+{
+	struct vq_prefix p = dp_prefix(prefix, port);
+
+	ck_assert_int_eq(vq_bpf_pfx_set(b, &p, &generous), 0);
+}
+
+struct voipq_ep_val dp_prefix_val(struct vq_bpf *b, const char *prefix,
+				  uint16_t port)
+{
+	struct vq_prefix p = dp_prefix(prefix, port);
+	struct voipq_ep_val v;
+
+	ck_assert_int_eq(vq_bpf_pfx_lookup(b, &p, &v), 0);
+	return v;
 }
 
 struct voipq_ep_val dp_val(struct vq_bpf *b, const char *addr, uint16_t port)

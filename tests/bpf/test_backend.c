@@ -152,6 +152,18 @@ static int count_eps(void *arg, const struct vq_endpoint *ep,
 	return 0;
 }
 
+static int count_rules(void *arg, const struct vq_prefix *p,
+		       const struct voipq_ep_val *v)
+{
+	char buf[VQ_PREFIXSTRLEN];
+
+	(*(int *)arg)++;
+	ck_assert_str_eq(vq_prefix_str(p, buf, sizeof(buf)),
+			 "203.0.113.0/24:30004");
+	ck_assert_uint_eq(v->cookie, 42);
+	return 0;
+}
+
 START_TEST(reopen_readopts_pinned_endpoints)
 {
 	struct vq_bpf_cfg cfg = { .pin_dir = dp_pin_dir(), .max_endpoints = 1024 };
@@ -160,15 +172,20 @@ START_TEST(reopen_readopts_pinned_endpoints)
 
 	dp_add(b, FAR, 30000, 0);
 	dp_add(b, FAR, 30002, 0);
+	dp_add_prefix(b, "203.0.113.0/24", 30004);
 	ck_assert_uint_eq(prio_to(b, FAR, 30000), VOICE_PRIO);
 
-	/* a second voipqd: new program, same maps, bitmap rebuilt */
+	/* a second voipqd: new program, same maps, bitmaps rebuilt */
 	ck_assert_int_eq(vq_bpf_open(&b2, &cfg), 0);
 	ck_assert_int_eq(vq_bpf_ep_for_each(b2, count_eps, &n), 0);
 	ck_assert_int_eq(n, 2);
 	ck_assert_uint_eq(prio_to(b2, FAR, 30002), VOICE_PRIO);
+	ck_assert_uint_eq(prio_to(b2, "203.0.113.9", 30004), VOICE_PRIO);
+	n = 0;
+	ck_assert_int_eq(vq_bpf_pfx_for_each(b2, count_rules, &n), 0);
+	ck_assert_int_eq(n, 1);
 	ck_assert_uint_eq(dp_val(b2, FAR, 30000).packets, 1);
-	ck_assert_uint_eq(dp_stats(b2).hits, 2);
+	ck_assert_uint_eq(dp_stats(b2).hits, 3);
 	vq_bpf_close(b2);
 }
 END_TEST

@@ -2,6 +2,7 @@
 /* The classifier, frame by frame, through BPF_PROG_TEST_RUN. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -754,6 +755,136 @@ START_TEST(rtp_destination_match_wins)
 }
 END_TEST
 
+/* ---- static prefix rules ------------------------------------------------ */
+
+static uint32_t prio4(struct vq_bpf *b, const char *src, uint16_t sport,
+		      const char *dst, uint16_t dport)
+{
+	uint8_t f[PB_MAX];
+	size_t n = dp_udp4(f, src, sport, dst, dport, rtp, rtp_len);
+
+	return dp_prio(b, f, n, 0);
+}
+
+static uint32_t prio6(struct vq_bpf *b, const char *src, uint16_t sport,
+		      const char *dst, uint16_t dport)
+{
+	uint8_t f[PB_MAX];
+	size_t n = dp_udp6(f, src, sport, dst, dport, rtp, rtp_len);
+
+	return dp_prio(b, f, n, 0);
+}
+
+START_TEST(prefix_hit_inside_miss_outside)
+{
+	struct vq_bpf *b = dp_open(false);
+	struct voipq_ep_val v;
+
+	dp_add_prefix(b, "198.51.100.0/24", 30000);
+	/* to and from any host inside, on the rule's port */
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "198.51.100.77", 30000),
+			  VOICE_PRIO);
+	ck_assert_uint_eq(prio4(b, "198.51.100.0", 30000, PHONE, 4000),
+			  VOICE_PRIO);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "198.51.100.255", 30000),
+			  VOICE_PRIO);
+	/* outside the prefix, or another port: bulk */
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "198.51.101.1", 30000), 0);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "198.51.99.255", 30000), 0);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "198.51.100.77", 30001), 0);
+	ck_assert_uint_eq(prio4(b, "198.51.100.77", 30001, PHONE, 30000), 0);
+
+	v = dp_prefix_val(b, "198.51.100.0/24", 30000);
+	ck_assert_uint_eq(v.packets, 3);
+	ck_assert_uint_eq(v.cookie, 42);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 2);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_FROM].received, 1);
+	ck_assert_uint_eq(dp_stats(b).hits, 3);
+	/* an address inside is not a rule of its own */
+	{
+		struct vq_prefix p = dp_prefix("198.51.100.0/25", 30000);
+
+		ck_assert_int_eq(vq_bpf_pfx_lookup(b, &p, &v), -ENOENT);
+		ck_assert_int_eq(vq_bpf_pfx_del(b, &p), -ENOENT);
+	}
+}
+END_TEST
+
+START_TEST(prefix_exact_endpoint_and_longest_prefix_win)
+{
+	struct vq_bpf *b = dp_open(false);
+
+	dp_add_prefix(b, "198.51.0.0/16", 30000);
+	dp_add_prefix(b, "198.51.100.0/24", 30000);
+	dp_add(b, FAR, 30000, 0);
+	/* a learned endpoint's destination match beats a rule for its source */
+	dp_add_prefix(b, "192.0.2.0/24", 4000);
+
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, FAR, 30000), VOICE_PRIO);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "198.51.100.8", 30000),
+			  VOICE_PRIO);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "198.51.7.1", 30000),
+			  VOICE_PRIO);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "203.0.113.1", 30001),
+			  VOICE_PRIO); /* only the source's rule */
+
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).packets, 1);
+	ck_assert_uint_eq(dp_prefix_val(b, "198.51.100.0/24", 30000).packets, 1);
+	ck_assert_uint_eq(dp_prefix_val(b, "198.51.0.0/16", 30000).packets, 1);
+	ck_assert_uint_eq(dp_prefix_val(b, "192.0.2.0/24", 4000).packets, 1);
+	ck_assert_uint_eq(dp_prefix_val(b, "192.0.2.0/24", 4000)
+				  .rtp[VOIPQ_DIR_FROM].received, 1);
+	/* a full-length "prefix" is the endpoint itself */
+	ck_assert_uint_eq(dp_prefix_val(b, FAR "/32", 30000).packets, 1);
+}
+END_TEST
+
+START_TEST(prefix_ipv6)
+{
+	struct vq_bpf *b = dp_open(false);
+
+	dp_add_prefix(b, "2001:db8:2::/48", 30000);
+	dp_add_prefix(b, "::/0", 30002);
+	ck_assert_uint_eq(prio6(b, PHONE6, 4000, "2001:db8:2:5::7", 30000),
+			  VOICE_PRIO);
+	ck_assert_uint_eq(prio6(b, "2001:db8:2:ffff::1", 30000, PHONE6, 4000),
+			  VOICE_PRIO);
+	ck_assert_uint_eq(prio6(b, PHONE6, 4000, "2001:db8:3::7", 30000), 0);
+	/* ::/0 holds every IPv6 address on its port, and no IPv4 one */
+	ck_assert_uint_eq(prio6(b, PHONE6, 4000, "2001:db8:3::7", 30002),
+			  VOICE_PRIO);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, FAR, 30002), 0);
+	ck_assert_uint_eq(dp_prefix_val(b, "2001:db8:2::/48", 30000).packets, 2);
+	ck_assert_uint_eq(dp_prefix_val(b, "::/0", 30002).packets, 1);
+}
+END_TEST
+
+/* Endpoints and rules on one port share its bit; each keeps it alive. */
+START_TEST(prefix_and_endpoint_share_a_port)
+{
+	struct vq_bpf *b = dp_open(false);
+	struct vq_endpoint far = dp_prefix(FAR, 30000).ep;
+	struct vq_prefix p = dp_prefix("10.0.0.0/8", 30000);
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add_prefix(b, "10.0.0.0/8", 30000);
+
+	ck_assert_int_eq(vq_bpf_ep_del(b, &far), 0);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "10.1.2.3", 30000), VOICE_PRIO);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, FAR, 30000), 0);
+
+	ck_assert_int_eq(vq_bpf_pfx_del(b, &p), 0);
+	ck_assert_int_eq(vq_bpf_pfx_del(b, &p), -ENOENT);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "10.1.2.3", 30000), 0);
+
+	/* back, with fresh counters; an update keeps them */
+	dp_add_prefix(b, "10.0.0.0/8", 30000);
+	ck_assert_uint_eq(prio4(b, PHONE, 4000, "10.1.2.3", 30000), VOICE_PRIO);
+	dp_add_prefix(b, "10.0.0.0/8", 30000);
+	ck_assert_uint_eq(dp_prefix_val(b, "10.0.0.0/8", 30000).packets, 1);
+}
+END_TEST
+
 /* ---- budget ------------------------------------------------------------- */
 
 START_TEST(token_bucket_demotes_excess)
@@ -831,6 +962,14 @@ Suite *datapath_suite(void)
 	tcase_add_test(tc, rtp_directions_kept_apart);
 	tcase_add_test(tc, rtp_echo_same_ssrc_both_ways);
 	tcase_add_test(tc, rtp_destination_match_wins);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prefix");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, prefix_hit_inside_miss_outside);
+	tcase_add_test(tc, prefix_exact_endpoint_and_longest_prefix_win);
+	tcase_add_test(tc, prefix_ipv6);
+	tcase_add_test(tc, prefix_and_endpoint_share_a_port);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("budget");
