@@ -1,12 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * One datapath, two backends: a tagged struct (dp->backend says which
+ * handle is live) rather than an ops table, because the two differ in
+ * only a few places — how the endpoint table is reached and what sits at
+ * the root of the shaped devices — and the shaper, the state file and
+ * teardown are shared.
+ */
 #include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "datapath.h"
 #include "log.h"
+
+_Static_assert((int)VOIPQ_EP_DSCP_EF == (int)VOIPQ_EP_F_DSCP_EF &&
+	       (int)VOIPQ_EP_STATIC == (int)VOIPQ_EP_F_STATIC,
+	       "entry flags mean the same on both backends");
 
 /* The shaper's own state sits beside ours: "<state>.shaper". */
 static void shaper_path(const struct vq_dp *dp, char *buf, size_t len)
@@ -29,6 +42,7 @@ static int state_save(const struct vq_dp *dp)
 	if (!f)
 		return -errno;
 	fprintf(f, "# voipq datapath state: what voipqd installed\n");
+	fprintf(f, "backend=%s\n", vq_backend_str(dp->backend));
 	fprintf(f, "dscp_ef=%d\n", dp->dscp_ef);
 	for (unsigned int i = 0; i < dp->n_attached; i++)
 		fprintf(f, "attached=%s\n", dp->attached[i]);
@@ -37,6 +51,7 @@ static int state_save(const struct vq_dp *dp)
 	return 0;
 }
 
+/* A state file without a backend line is from before kmod: bpf. */
 static int state_load(struct vq_dp *dp)
 {
 	char line[128], sp[300];
@@ -45,6 +60,7 @@ static int state_load(struct vq_dp *dp)
 
 	if (!f)
 		return -errno;
+	dp->backend = VQ_BACKEND_BPF;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "attached=", 9) && dp->n_attached < 2 &&
@@ -52,6 +68,8 @@ static int state_load(struct vq_dp *dp)
 			strcpy(dp->attached[dp->n_attached++], line + 9);
 		else if (!strncmp(line, "dscp_ef=", 8))
 			dp->dscp_ef = line[8] == '1';
+		else if (!strcmp(line, "backend=kmod"))
+			dp->backend = VQ_BACKEND_KMOD;
 	}
 	fclose(f);
 	shaper_path(dp, sp, sizeof(sp));
@@ -59,71 +77,198 @@ static int state_load(struct vq_dp *dp)
 	return ret == -ENOENT ? 0 : ret;
 }
 
+static bool attached(const struct vq_dp *dp, const char *ifname)
+{
+	for (unsigned int i = 0; i < dp->n_attached; i++)
+		if (!strcmp(dp->attached[i], ifname))
+			return true;
+	return false;
+}
+
+static void attached_add(struct vq_dp *dp, const char *ifname)
+{
+	if (!attached(dp, ifname) && dp->n_attached < 2)
+		snprintf(dp->attached[dp->n_attached++], IFNAMSIZ, "%s",
+			 ifname);
+}
+
 static int attach(struct vq_dp *dp, const char *ifname, char *err, size_t errlen)
 {
 	int ret;
 
-	for (unsigned int i = 0; i < dp->n_attached; i++)
-		if (!strcmp(dp->attached[i], ifname))
-			return vq_bpf_attach(dp->bpf, ifname); /* replace in place */
+	if (attached(dp, ifname))
+		return vq_bpf_attach(dp->bpf, ifname); /* replace in place */
 	ret = vq_bpf_attach(dp->bpf, ifname);
 	if (ret) {
 		snprintf(err, errlen, "attach classifier to %s: %s%s", ifname,
 			 strerror(-ret), ret == -EPERM ? " — run as root" : "");
 		return ret;
 	}
-	snprintf(dp->attached[dp->n_attached++], IFNAMSIZ, "%s", ifname);
+	attached_add(dp, ifname);
 	return 0;
 }
 
-int vq_dp_up(struct vq_dp **out, const struct vq_dp_cfg *cfg, char *err,
-	     size_t errlen)
+/* --- bringing up one backend -------------------------------------------- */
+
+static int bpf_up(struct vq_dp *dp, const struct vq_dp_cfg *cfg,
+		  struct vq_shaper_config *sc, char *err, size_t errlen)
 {
-	struct vq_shaper_config sc = cfg->shaper;
 	struct vq_bpf_cfg bc = {
 		.pin_dir = cfg->pin_dir,
 		.max_endpoints = cfg->max_endpoints,
 		/* EF on the way up only (the WAN's egress). */
 		.ef_ifindex = if_nametoindex(cfg->shaper.wan),
 	};
-	struct vq_dp *dp;
 	int ret;
 
-	dp = calloc(1, sizeof(*dp));
-	if (!dp)
-		return -ENOMEM;
-	dp->dscp_ef = cfg->dscp_ef;
-	if (cfg->state_path) {
-		snprintf(dp->state_path, sizeof(dp->state_path), "%s",
-			 cfg->state_path);
-		/* What an earlier run made is ours to update and to remove. */
-		ret = state_load(dp);
-		if (ret && ret != -ENOENT)
-			pr_warn("datapath: ignoring unreadable state %s: %s\n",
-				dp->state_path, strerror(-ret));
-	}
-
 	if (cfg->shape) {
-		ret = vq_shaper_config_check(&sc, err, errlen);
-		if (!ret)
-			ret = vq_shaper_setup(&sc, &dp->shaper, err, errlen);
+		ret = vq_shaper_setup(sc, &dp->shaper, err, errlen);
 		if (ret)
-			goto out_save;
+			return ret;
 	}
-
 	ret = vq_bpf_open(&dp->bpf, &bc);
 	if (ret) {
 		snprintf(err, errlen, "load the classifier: %s%s", strerror(-ret),
 			 ret == -EPERM ? " — run as root" : "");
-		goto out_save;
+		return ret;
 	}
-	ret = attach(dp, sc.wan, err, errlen);
+	ret = attach(dp, sc->wan, err, errlen);
 	if (!ret && cfg->shape && dp->shaper.down_dev[0])
 		ret = attach(dp, dp->shaper.down_dev, err, errlen);
-	else if (!ret && !cfg->shape && sc.lan[0])
-		ret = attach(dp, sc.lan, err, errlen);
+	else if (!ret && !cfg->shape && sc->lan[0])
+		ret = attach(dp, sc->lan, err, errlen);
+	return ret;
+}
 
-out_save:
+/* modprobe @name; 0 when it ran and succeeded. */
+static int modprobe(const char *name)
+{
+	char *argv[] = { "modprobe", "-q", (char *)name, NULL };
+	extern char **environ;
+	int status;
+	pid_t pid;
+
+	if (posix_spawnp(&pid, "modprobe", NULL, NULL, argv, environ))
+		return -ENOENT;
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -ENOENT;
+}
+
+/* The genl family, loading the module once if it is not there yet. */
+static int kmod_open(struct vq_kmod **k, char *err, size_t errlen)
+{
+	int ret = vq_kmod_open(k);
+
+	if (ret == -ENOENT && !modprobe("sch_voipq"))
+		ret = vq_kmod_open(k);
+	if (ret == -ENOENT)
+		snprintf(err, errlen,
+			 "the sch_voipq module is not loaded and 'modprobe sch_voipq' failed: build and install it (kmod/README.md: make kmod, or dkms with kmod/dkms.conf), or use backend = bpf");
+	else if (ret)
+		snprintf(err, errlen, "open the generic netlink family '%s': %s%s",
+			 VOIPQ_GENL_NAME, strerror(-ret),
+			 ret == -EPERM ? " — run as root" : "");
+	return ret;
+}
+
+static int kmod_up(struct vq_dp *dp, const struct vq_dp_cfg *cfg,
+		   struct vq_shaper_config *sc, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!cfg->shape) {
+		snprintf(err, errlen,
+			 "the kmod backend is sch_voipq, a shaper: it needs shape = yes with the uplink and downlink rates");
+		return -EINVAL;
+	}
+	ret = kmod_open(&dp->kmod, err, errlen);
+	if (ret)
+		return ret;
+	sc->root = VQ_ROOT_VOIPQ;
+	ret = vq_shaper_setup(sc, &dp->shaper, err, errlen);
+	/* What was made is recorded, failed or not, for teardown. */
+	if (dp->shaper.up_root)
+		attached_add(dp, dp->shaper.wan);
+	if (dp->shaper.down_root)
+		attached_add(dp, dp->shaper.down_dev);
+	return ret;
+}
+
+/* Open the handle an earlier run's datapath needs, changing nothing. */
+static int handle_open(struct vq_dp *dp, const char *pin_dir, char *err,
+		       size_t errlen)
+{
+	struct vq_bpf_cfg bc = { .pin_dir = pin_dir };
+	int ret;
+
+	if (dp->backend == VQ_BACKEND_KMOD)
+		return kmod_open(&dp->kmod, err, errlen);
+	ret = vq_bpf_open(&dp->bpf, &bc);
+	if (ret)
+		snprintf(err, errlen, "open the classifier's maps under %s: %s",
+			 pin_dir ? pin_dir : VOIPQ_PIN_DIR, strerror(-ret));
+	return ret;
+}
+
+static int dp_new(struct vq_dp **out, const char *state_path, char *err,
+		  size_t errlen)
+{
+	struct vq_dp *dp = calloc(1, sizeof(*dp));
+	int ret;
+
+	*out = dp;
+	if (!dp)
+		return -ENOMEM;
+	if (!state_path)
+		return -ENOENT;
+	snprintf(dp->state_path, sizeof(dp->state_path), "%s", state_path);
+	ret = state_load(dp);
+	if (ret && ret != -ENOENT)
+		snprintf(err, errlen, "read %s: %s", state_path, strerror(-ret));
+	return ret;
+}
+
+/* One backend, from what the state file says is there. */
+static int dp_up_as(struct vq_dp **out, const struct vq_dp_cfg *cfg,
+		    uint8_t backend, char *err, size_t errlen)
+{
+	struct vq_shaper_config sc = cfg->shaper;
+	struct vq_dp *dp;
+	int ret;
+
+	ret = dp_new(&dp, cfg->state_path, err, errlen);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret && ret != -ENOENT)
+		pr_warn("datapath: ignoring unreadable state: %s\n", err);
+	err[0] = '\0';
+	if (!ret && dp->backend != backend) {
+		/* An earlier run's datapath on the other backend goes first. */
+		pr_info("datapath: removing the %s datapath an earlier run left\n",
+			vq_backend_str(dp->backend));
+		if (handle_open(dp, cfg->pin_dir, err, errlen) ||
+		    vq_dp_down(dp, false, err, errlen)) {
+			pr_warn("datapath: %s\n", err);
+			err[0] = '\0';
+		}
+		if (dp_new(&dp, NULL, err, errlen) == -ENOMEM)
+			return -ENOMEM;
+		snprintf(dp->state_path, sizeof(dp->state_path), "%s",
+			 cfg->state_path);
+	}
+	dp->backend = backend;
+	dp->dscp_ef = cfg->dscp_ef;
+	dp->idle_ms = cfg->idle_ms;
+
+	ret = 0;
+	if (cfg->shape)
+		ret = vq_shaper_config_check(&sc, err, errlen);
+	if (!ret && backend == VQ_BACKEND_KMOD)
+		ret = kmod_up(dp, cfg, &sc, err, errlen);
+	else if (!ret)
+		ret = bpf_up(dp, cfg, &sc, err, errlen);
+
 	/* Saved on failure too: a half-done setup can still be undone. */
 	if (state_save(dp))
 		pr_warn("datapath: cannot write state %s\n", dp->state_path);
@@ -135,28 +280,71 @@ out_save:
 	return 0;
 }
 
+/* The backend an earlier run left, if the state file names one. */
+static uint8_t backend_left(const char *state_path)
+{
+	struct vq_dp *dp;
+	char err[128];
+	uint8_t b;
+
+	if (dp_new(&dp, state_path, err, sizeof(err))) {
+		free(dp);
+		return VQ_BACKEND_AUTO;
+	}
+	b = dp->backend;
+	free(dp);
+	return b;
+}
+
+int vq_dp_up(struct vq_dp **out, const struct vq_dp_cfg *cfg, char *err,
+	     size_t errlen)
+{
+	uint8_t first = cfg->backend, left;
+	char why[VQ_SHAPER_ERRLEN];
+	int ret;
+
+	if (first != VQ_BACKEND_AUTO)
+		return dp_up_as(out, cfg, first, err, errlen);
+	/* Auto: what an earlier run chose, if it still works; else bpf. */
+	left = backend_left(cfg->state_path);
+	first = left == VQ_BACKEND_KMOD ? VQ_BACKEND_KMOD : VQ_BACKEND_BPF;
+	ret = dp_up_as(out, cfg, first, err, errlen);
+	if (!ret)
+		return 0;
+	snprintf(why, sizeof(why), "%s", err);
+	pr_info("datapath: %s backend unavailable (%s): trying %s\n",
+		vq_backend_str(first), why,
+		vq_backend_str(first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD :
+			       VQ_BACKEND_BPF));
+	ret = dp_up_as(out, cfg, first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD :
+		       VQ_BACKEND_BPF, err, errlen);
+	if (ret) {
+		char second[VQ_SHAPER_ERRLEN];
+
+		snprintf(second, sizeof(second), "%s", err);
+		snprintf(err, errlen, "no datapath backend works here — %s: %s; %s: %s",
+			 vq_backend_str(first), why,
+			 vq_backend_str(first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD :
+					VQ_BACKEND_BPF), second);
+	}
+	return ret;
+}
+
 int vq_dp_adopt(struct vq_dp **out, const char *pin_dir,
 		const char *state_path, char *err, size_t errlen)
 {
-	struct vq_bpf_cfg bc = { .pin_dir = pin_dir };
-	struct vq_dp *dp = calloc(1, sizeof(*dp));
+	struct vq_dp *dp;
 	int ret;
 
-	if (!dp)
-		return -ENOMEM;
-	if (state_path) {
-		snprintf(dp->state_path, sizeof(dp->state_path), "%s", state_path);
-		ret = state_load(dp);
-		if (ret && ret != -ENOENT) {
-			snprintf(err, errlen, "read %s: %s", state_path, strerror(-ret));
-			free(dp);
-			return ret;
-		}
+	ret = dp_new(&dp, state_path, err, errlen);
+	if (ret == -ENOMEM || (ret && ret != -ENOENT)) {
+		free(dp);
+		return ret;
 	}
-	ret = vq_bpf_open(&dp->bpf, &bc);
+	if (ret)
+		dp->backend = VQ_BACKEND_BPF;
+	ret = handle_open(dp, pin_dir, err, errlen);
 	if (ret) {
-		snprintf(err, errlen, "open the classifier's maps under %s: %s",
-			 pin_dir ? pin_dir : VOIPQ_PIN_DIR, strerror(-ret));
 		free(dp);
 		return ret;
 	}
@@ -178,6 +366,7 @@ int vq_dp_down(struct vq_dp *dp, bool keep, char *err, size_t errlen)
 				ret = r;
 		}
 		dp->n_attached = 0;
+		/* sch_voipq goes with the shaper state's roots. */
 		r = vq_shaper_teardown(&dp->shaper, e, sizeof(e));
 		if (r && !ret) {
 			ret = r;
@@ -186,6 +375,13 @@ int vq_dp_down(struct vq_dp *dp, bool keep, char *err, size_t errlen)
 		}
 		if (dp->bpf)
 			vq_bpf_unpin(dp->bpf);
+		/* The table is the namespace's, and voipqd owns it. */
+		if (dp->kmod && (r = vq_kmod_ep_flush(dp->kmod)) && !ret) {
+			ret = r;
+			if (err)
+				snprintf(err, errlen, "flush the sch_voipq endpoint table: %s",
+					 strerror(-r));
+		}
 		if (dp->state_path[0]) {
 			shaper_path(dp, sp, sizeof(sp));
 			unlink(sp);
@@ -193,9 +389,12 @@ int vq_dp_down(struct vq_dp *dp, bool keep, char *err, size_t errlen)
 		}
 	}
 	vq_bpf_close(dp->bpf);
+	vq_kmod_close(dp->kmod);
 	free(dp);
 	return ret;
 }
+
+/* --- endpoints ----------------------------------------------------------- */
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -226,11 +425,29 @@ int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 	struct vq_bpf_policy pol = dp_policy(dp, codec, media, upstream_ef,
 					     flags, cookie);
 
+	if (dp->backend == VQ_BACKEND_KMOD) {
+		struct vq_kmod_policy kp = {
+			.rate_bps = pol.rate_bps,
+			.burst = pol.burst,
+			.clock_rate = pol.clock_rate,
+			.flags = pol.flags,
+			.idle_ms = dp->idle_ms,
+			.cookie = pol.cookie,
+		};
+		int ret = vq_kmod_ep_set(dp->kmod, ep, &kp, false);
+
+		if (ret && vq_kmod_msg(dp->kmod)[0])
+			pr_warn("sch_voipq refused an endpoint: %s\n",
+				vq_kmod_msg(dp->kmod));
+		return ret;
+	}
 	return vq_bpf_ep_set(dp->bpf, ep, &pol);
 }
 
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep)
 {
+	if (dp->backend == VQ_BACKEND_KMOD)
+		return vq_kmod_ep_del(dp->kmod, ep);
 	return vq_bpf_ep_del(dp->bpf, ep);
 }
 
@@ -263,4 +480,64 @@ int vq_dp_pfx_for_each(struct vq_dp *dp,
 		       void *arg)
 {
 	return dp->bpf ? vq_bpf_pfx_for_each(dp->bpf, fn, arg) : 0;
+}
+
+struct kmod_visit {
+	int (*fn)(void *arg, const struct vq_endpoint *ep,
+		  const struct voipq_ep_val *val);
+	void *arg;
+};
+
+static int kmod_entry(void *arg, const struct vq_kmod_entry *e)
+{
+	struct kmod_visit *v = arg;
+
+	return v->fn(v->arg, &e->ep, &e->val);
+}
+
+int vq_dp_ep_for_each(struct vq_dp *dp,
+		      int (*fn)(void *arg, const struct vq_endpoint *ep,
+				const struct voipq_ep_val *val),
+		      void *arg)
+{
+	struct kmod_visit v = { fn, arg };
+
+	if (dp->backend == VQ_BACKEND_KMOD)
+		return vq_kmod_ep_for_each(dp->kmod, kmod_entry, &v);
+	return vq_bpf_ep_for_each(dp->bpf, fn, arg);
+}
+
+int vq_dp_stats(struct vq_dp *dp, struct voipq_stats *out)
+{
+	if (dp->backend != VQ_BACKEND_KMOD)
+		return vq_bpf_stats(dp->bpf, out);
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < dp->n_attached; i++) {
+		struct tc_voipq_xstats xs;
+
+		if (vq_kmod_qdisc_get(dp->attached[i], NULL, &xs))
+			continue;
+		out->packets += xs.voice_packets + xs.bulk_packets;
+		out->hits += xs.by_table + xs.demoted;
+		out->demoted += xs.demoted;
+	}
+	return 0;
+}
+
+void vq_dp_maintain(struct vq_dp *dp)
+{
+	if (dp->backend == VQ_BACKEND_BPF)
+		vq_bpf_ports_rebuild(dp->bpf);
+}
+
+const char *vq_dp_backend_name(const struct vq_dp *dp)
+{
+	return dp ? vq_backend_str(dp->backend) : "none";
+}
+
+const char *vq_dp_qdisc_name(const struct vq_dp *dp)
+{
+	if (dp && dp->backend == VQ_BACKEND_KMOD)
+		return "voipq";
+	return dp ? vq_leaf_name(dp->shaper.leaf) : "";
 }

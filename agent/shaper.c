@@ -40,6 +40,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
+#include <linux/voipq.h>
 
 #include "log.h"
 #include "nl.h"
@@ -91,6 +92,11 @@ const char *vq_leaf_name(enum vq_leaf leaf)
 	case VQ_LEAF_NONE: break;
 	}
 	return "none";
+}
+
+const char *vq_root_name(enum vq_root root)
+{
+	return root == VQ_ROOT_VOIPQ ? "voipq" : "htb";
 }
 
 const char *vq_down_mode_name(enum vq_down_mode mode)
@@ -583,9 +589,10 @@ static int dev_status(struct vq_nl *nl, const char *dev,
 				ds->has_ingress = true;
 		}
 	}
-	ds->ours = !strcmp(ds->root_kind, "htb") &&
-		   ds->root_handle == VQ_SHAPER_HANDLE &&
-		   ds->defcls == VOIPQ_BULK_MINOR;
+	ds->ours = ds->root_handle == VQ_SHAPER_HANDLE &&
+		   ((!strcmp(ds->root_kind, "htb") &&
+		     ds->defcls == VOIPQ_BULK_MINOR) ||
+		    !strcmp(ds->root_kind, "voipq"));
 	if (strcmp(ds->root_kind, "htb"))
 		return 0;
 
@@ -880,7 +887,7 @@ static int tree_install(struct vq_nl *nl, const char *dev, int ifindex,
 		fail(err, errlen, ret, nl, "read the qdiscs of %s", dev);
 		return ret;
 	}
-	if (!ds.ours) {
+	if (!ds.ours || strcmp(ds.root_kind, "htb")) {
 		ret = htb_root(nl, ifindex, r2q);
 		if (ret == -ENOENT && !strcmp(nl->msg, "Specified qdisc kind is unknown")) {
 			snprintf(err, errlen,
@@ -908,6 +915,73 @@ static int tree_install(struct vq_nl *nl, const char *dev, int ifindex,
 		return ret;
 	}
 	return leaves(nl, dev, ifindex, t, leaf_skip, leaf, err, errlen);
+}
+
+/*
+ * sch_voipq as the whole tree: its own shaper at the link rate, the voice
+ * band capped at the voice share. Ours from an earlier run is changed in
+ * place; our HTB tree is replaced; anyone else's root is left alone.
+ */
+static int voipq_install(struct vq_nl *nl, const char *dev, int ifindex,
+			 const struct tree *t, bool *root, char *err,
+			 size_t errlen)
+{
+	uint64_t share = t->voice_bps * 100 / t->link_bps;
+	struct vq_shaper_dev_status ds;
+	char buf[VQ_NL_REQLEN];
+	struct nlmsghdr *nlh;
+	struct nlattr *opts;
+	uint16_t flags;
+	int ret;
+
+	ret = dev_status(nl, dev, &ds);
+	if (ret) {
+		fail(err, errlen, ret, nl, "read the qdiscs of %s", dev);
+		return ret;
+	}
+	if (ds.ours && !strcmp(ds.root_kind, "voipq"))
+		flags = 0; /* change */
+	else
+		flags = NLM_F_CREATE | (ds.ours ? NLM_F_REPLACE : NLM_F_EXCL);
+	nlh = tc_msg(nl, buf, RTM_NEWQDISC, flags, ifindex, TC_H_ROOT,
+		     VQ_SHAPER_HANDLE, "voipq");
+	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+	mnl_attr_put_u64(nlh, TCA_VOIPQ_RATE, t->link_bps / 8);
+	mnl_attr_put_u32(nlh, TCA_VOIPQ_VOICE_SHARE,
+			 (uint32_t)(share < VOIPQ_SHARE_MIN ? VOIPQ_SHARE_MIN :
+				    share > VOIPQ_SHARE_MAX ? VOIPQ_SHARE_MAX :
+				    share));
+	mnl_attr_nest_end(nlh, opts);
+	ret = vq_nl_talk(nl, nlh, NULL, NULL);
+	if (ret == -ENOENT && flags) {
+		snprintf(err, errlen,
+			 "sch_voipq is not available on %s: load it (modprobe sch_voipq; kmod/README.md says how to build it) or use backend = bpf",
+			 dev);
+		return -EOPNOTSUPP;
+	}
+	if (ret == -EEXIST) {
+		snprintf(err, errlen,
+			 "%s already has a root qdisc (%s %x:) that voipq did not make: remove it (tc qdisc del dev %s root) or use backend = bpf",
+			 dev, ds.root_kind, ds.root_handle >> 16, dev);
+		return ret;
+	}
+	if (ret) {
+		fail(err, errlen, ret, nl, "add sch_voipq as the root of %s", dev);
+		return ret;
+	}
+	*root = true;
+	return 0;
+}
+
+static int root_install(struct vq_nl *nl, const struct vq_shaper_config *cfg,
+			const char *dev, int ifindex, const struct tree *t,
+			struct vq_shaper_state *st, bool *root, char *err,
+			size_t errlen)
+{
+	if (cfg->root == VQ_ROOT_VOIPQ)
+		return voipq_install(nl, dev, ifindex, t, root, err, errlen);
+	return tree_install(nl, dev, ifindex, t, cfg->leaf_skip, &st->leaf,
+			    root, err, errlen);
 }
 
 static int root_delete(struct vq_nl *nl, const char *dev)
@@ -1097,12 +1171,13 @@ static int setup(struct vq_nl *nl, const struct vq_shaper_config *cfg,
 	}
 	snprintf(st->wan, sizeof(st->wan), "%s", cfg->wan);
 	st->leaf = VQ_LEAF_NONE; /* found afresh: the kernel may have changed */
+	st->root = cfg->root;
 
 	tree_rates(&t, cfg->uplink_bps, cfg, wan.mtu);
 	st->up_bps = t.link_bps;
 	st->up_voice_bps = t.voice_bps;
-	ret = tree_install(nl, cfg->wan, wan.ifindex, &t, cfg->leaf_skip,
-			   &st->leaf, &st->up_root, err, errlen);
+	ret = root_install(nl, cfg, cfg->wan, wan.ifindex, &t, st,
+			   &st->up_root, err, errlen);
 	if (ret)
 		return ret;
 
@@ -1124,8 +1199,8 @@ static int setup(struct vq_nl *nl, const struct vq_shaper_config *cfg,
 	tree_rates(&t, cfg->downlink_bps, cfg, down.mtu);
 	st->down_bps = t.link_bps;
 	st->down_voice_bps = t.voice_bps;
-	ret = tree_install(nl, down_name, down.ifindex, &t, cfg->leaf_skip,
-			   &st->leaf, &st->down_root, err, errlen);
+	ret = root_install(nl, cfg, down_name, down.ifindex, &t, st,
+			   &st->down_root, err, errlen);
 	if (ret)
 		return ret;
 	if (cfg->down == VQ_DOWN_IFB) {
@@ -1172,11 +1247,13 @@ int vq_shaper_setup(const struct vq_shaper_config *cfg_in,
 	if (!ret) {
 		char up[32], down[32];
 
-		pr_info("shaper: %s up %s%s%s, leaves %s\n", cfg.wan,
+		pr_info("shaper: %s up %s%s%s, %s %s\n", cfg.wan,
 			vq_rate_format(st->up_bps, up, sizeof(up)),
 			st->down_dev[0] ? ", down " : "",
 			st->down_dev[0] ? vq_rate_format(st->down_bps, down,
 							     sizeof(down)) : "",
+			st->root == VQ_ROOT_VOIPQ ? "root" : "leaves",
+			st->root == VQ_ROOT_VOIPQ ? "sch_voipq" :
 			vq_leaf_name(st->leaf));
 	}
 	return ret;
@@ -1334,7 +1411,7 @@ int vq_shaper_state_save(const struct vq_shaper_state *st, const char *path)
 	fprintf(f, "# voipq shaper state: what voipqd installed, for teardown\n"
 		   "version=1\nwan=%s\ndown_mode=%s\ndown_dev=%s\n"
 		   "up_root=%d\ndown_root=%d\nifb_created=%d\n"
-		   "clsact_created=%d\nredirect=%d\nleaf=%s\n"
+		   "clsact_created=%d\nredirect=%d\nleaf=%s\nroot=%s\n"
 		   "up_bps=%" PRIu64 "\ndown_bps=%" PRIu64 "\n"
 		   "up_voice_bps=%" PRIu64 "\ndown_voice_bps=%" PRIu64 "\n",
 		st->wan,
@@ -1342,6 +1419,7 @@ int vq_shaper_state_save(const struct vq_shaper_state *st, const char *path)
 		st->down_dev,
 		st->up_root, st->down_root, st->ifb_created,
 		st->clsact_created, st->redirect, vq_leaf_name(st->leaf),
+		vq_root_name(st->root),
 		st->up_bps, st->down_bps, st->up_voice_bps,
 		st->down_voice_bps);
 	if (fflush(f) || fsync(fileno(f)))
@@ -1412,6 +1490,13 @@ static int state_kv(struct vq_shaper_state *st, const char *k, const char *v)
 				return 0;
 			}
 		return -EINVAL;
+	}
+	if (!strcmp(k, "root")) {
+		if (strcmp(v, vq_root_name(VQ_ROOT_HTB)) &&
+		    strcmp(v, vq_root_name(VQ_ROOT_VOIPQ)))
+			return -EINVAL;
+		st->root = strcmp(v, "htb") ? VQ_ROOT_VOIPQ : VQ_ROOT_HTB;
+		return 0;
 	}
 	if (!strcmp(k, "leaf")) {
 		for (int l = VQ_LEAF_NONE; l <= VQ_LEAF_PFIFO; l++)

@@ -10,6 +10,9 @@
  *   1:10 voice, prio 0, rate = voice share, ceil = link   leaf 10:
  *   1:20 bulk,  prio 1, rate = link - voice, ceil = link leaf 20:
  *
+ * With the kmod backend the tree is one qdisc instead: sch_voipq as 1:,
+ * rate = link, voice share = voice / link (it caps voice itself).
+ *
  * Upstream sits on the WAN egress. Downstream sits on an IFB device fed by
  * a redirect from the WAN ingress, or on a LAN interface's egress.
  * Everything goes over rtnetlink; what was created is recorded in a small
@@ -44,6 +47,12 @@ enum vq_down_mode {
 	VQ_DOWN_NONE,	/* upstream only: the user asked for it */
 };
 
+/* What sits at the root of each shaped device. */
+enum vq_root {
+	VQ_ROOT_HTB,	/* the HTB tree above, fed by the BPF classifier */
+	VQ_ROOT_VOIPQ,	/* sch_voipq (kmod/): shaper, voice band and bulk in one */
+};
+
 enum vq_leaf {
 	VQ_LEAF_NONE,
 	VQ_LEAF_FQ_CODEL,
@@ -56,6 +65,7 @@ struct vq_shaper_config {
 	char lan[IFNAMSIZ];	/* VQ_DOWN_LAN only */
 	char ifb[IFNAMSIZ];	/* "" = "ifb-<wan>", truncated */
 	enum vq_down_mode down;
+	enum vq_root root;
 	uint64_t uplink_bps;	/* line rates as configured, bit/s */
 	uint64_t downlink_bps;
 	unsigned int shape_pct;	/* 0 = VQ_SHAPER_SHAPE_PCT */
@@ -73,8 +83,9 @@ struct vq_shaper_state {
 	char wan[IFNAMSIZ];
 	char down_dev[IFNAMSIZ];	/* IFB or LAN device with the down tree */
 	enum vq_down_mode down;
-	bool up_root;			/* HTB 1: root on wan */
-	bool down_root;			/* HTB 1: root on down_dev */
+	enum vq_root root;		/* what up_root and down_root are */
+	bool up_root;			/* HTB or voipq 1: root on wan */
+	bool down_root;			/* HTB or voipq 1: root on down_dev */
 	bool ifb_created;		/* down_dev is an IFB device we made */
 	bool clsact_created;		/* clsact qdisc on wan */
 	bool redirect;			/* u32 redirect at VQ_SHAPER_REDIRECT_PRIO */
@@ -103,7 +114,7 @@ struct vq_shaper_dev_status {
 	char root_kind[16];
 	uint32_t root_handle;
 	uint32_t defcls, r2q;		/* HTB root only */
-	bool ours;			/* HTB 1: default 1:20 */
+	bool ours;			/* HTB 1: default 1:20, or voipq 1: */
 	unsigned int nclasses;
 	struct vq_shaper_class classes[VQ_SHAPER_MAX_CLASSES];
 	bool has_clsact, has_ingress;	/* ingress-side qdisc present */
@@ -148,6 +159,7 @@ int vq_shaper_state_save(const struct vq_shaper_state *st, const char *path);
 int vq_shaper_state_load(struct vq_shaper_state *st, const char *path);
 
 const char *vq_leaf_name(enum vq_leaf leaf);
+const char *vq_root_name(enum vq_root root);
 const char *vq_down_mode_name(enum vq_down_mode mode);
 
 #endif

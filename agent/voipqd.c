@@ -254,8 +254,8 @@ static json_object *view_status(struct daemon *d)
 	json_object_object_add(o, "interfaces", ifs);
 	add_str(o, "uplink", d->cfg.uplink_bps ? vq_rate_format(d->cfg.uplink_bps, rate, sizeof(rate)) : "");
 	add_str(o, "downlink", d->cfg.downlink_bps ? vq_rate_format(d->cfg.downlink_bps, rate, sizeof(rate)) : "");
-	add_str(o, "backend", d->dp ? "bpf" : "none");
-	add_str(o, "leaf", d->dp && d->cfg.shape ? vq_leaf_name(d->dp->shaper.leaf) : "");
+	add_str(o, "backend", vq_dp_backend_name(d->dp));
+	add_str(o, "leaf", d->cfg.shape ? vq_dp_qdisc_name(d->dp) : "");
 	for (unsigned int i = 0; d->dp && i < d->dp->n_attached; i++)
 		json_object_array_add(att, json_object_new_string(d->dp->attached[i]));
 	json_object_object_add(o, "attached", att);
@@ -265,7 +265,7 @@ static json_object *view_status(struct daemon *d)
 	json_object_object_add(o, "learn_latency_us", learn_latency_json(d));
 
 	if (d->dp)
-		vq_bpf_stats(d->dp->bpf, &bs);
+		vq_dp_stats(d->dp, &bs);
 	add_u64(c, "sip_seen", ts->messages);
 	add_u64(c, "sip_tls_seen", ps->tls_packets);
 	add_u64(c, "sip_duplicates", d->dedup.dups);
@@ -410,7 +410,7 @@ static json_object *view_flows(struct daemon *d)
 	struct flows_arg fa = { d, json_object_new_array() };
 
 	if (d->dp) {
-		vq_bpf_ep_for_each(d->dp->bpf, flow_json, &fa);
+		vq_dp_ep_for_each(d->dp, flow_json, &fa);
 		vq_dp_pfx_for_each(d->dp, rule_json, &fa);
 	}
 	json_object_object_add(o, "flows", fa.arr);
@@ -594,16 +594,13 @@ static int datapath_up(struct daemon *d, char *err, size_t errlen)
 		.pin_dir = d->cfg.pin_dir,
 		.max_endpoints = d->cfg.max_endpoints,
 		.dscp_ef = d->cfg.dscp_ef,
+		.backend = d->cfg.backend,
+		.idle_ms = d->cfg.idle_timeout_s * 1000,
 		.state_path = d->cfg.state_file,
 	};
 
 	if (d->cfg.backend == VQ_BACKEND_NONE)
 		return 0;
-	if (d->cfg.backend == VQ_BACKEND_KMOD) {
-		snprintf(err, errlen, "backend kmod: the sch_voipq backend is not "
-			 "wired into voipqd yet; use backend = bpf");
-		return -EOPNOTSUPP;
-	}
 	snprintf(dc.shaper.wan, IFNAMSIZ, "%s", d->cfg.wan);
 	if (d->cfg.n_lan)
 		snprintf(dc.shaper.lan, IFNAMSIZ, "%s", d->cfg.lan[0]);
@@ -652,7 +649,7 @@ static void sweep_idle(struct daemon *d)
 
 	if (!d->dp || s.now - started_mono < (uint64_t)d->cfg.idle_timeout_s * NSEC_PER_SEC / 2)
 		return;
-	vq_bpf_ep_for_each(d->dp->bpf, sweep_one, &s);
+	vq_dp_ep_for_each(d->dp, sweep_one, &s);
 	for (unsigned int i = 0; i < s.n; i++) {
 		vq_dp_ep_del(d->dp, &s.stale[i]);
 		pr_info("flow %s expired: idle in the datapath, no call owns it\n",
@@ -670,7 +667,7 @@ static void tick(struct daemon *d)
 	sweep_idle(d);
 	/* LRU eviction in the kernel leaves port bits behind: recount now and then. */
 	if (d->dp && ++n % 30 == 0)
-		vq_bpf_ports_rebuild(d->dp->bpf);
+		vq_dp_maintain(d->dp);
 }
 
 static void log_to(const struct vq_config *c)
@@ -812,7 +809,9 @@ static void usage(FILE *f)
 		"                         downstream = lan)\n"
 		"  -u, --uplink RATE      uplink line rate, e.g. 20mbit\n"
 		"  -d, --downlink RATE    downlink line rate, e.g. 100mbit\n"
-		"  -b, --backend KIND     auto, bpf, kmod or none (learn only)\n"
+		"  -b, --backend KIND     bpf (tc classifier + HTB), kmod (sch_voipq),\n"
+		"                         auto (bpf where it loads and attaches, else\n"
+		"                         kmod) or none (learn only)\n"
 		"      --set KEY=VALUE    any configuration key\n"
 		"      --keep-datapath    on exit, leave the datapath as it is\n"
 		"      --syslog           log to syslog instead of stderr\n"
@@ -999,7 +998,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pr_info("voipqd running: wan %s, %u LAN interface(s), backend %s\n",
-		d->cfg.wan, d->cfg.n_lan, d->dp ? "bpf" : "none");
+		d->cfg.wan, d->cfg.n_lan, vq_dp_backend_name(d->dp));
 	run(d);
 	teardown(d);
 	return 0;

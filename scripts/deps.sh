@@ -12,6 +12,7 @@ PKGS=(
 	libbpf-dev bpftool linux-libc-dev libmnl-dev
 	iperf3 ethtool iputils-ping nftables gnuplot-nox jq
 	qemu-system-x86 busybox-static kmod cpio
+	dwarves  # pahole: BTF of sch_voipq.ko against the 6.12 headers (they ship vmlinux)
 )
 
 # tests/vm boots bookworm-backports' kernel too (tests/vm/fetch.sh gets it).

@@ -50,6 +50,7 @@ START_TEST(state_round_trips_through_the_file)
 	ck_assert_uint_eq(b.down_bps, 95000000000ULL);
 	ck_assert_uint_eq(b.up_voice_bps, 5700000);
 	ck_assert_uint_eq(b.down_voice_bps, 28500000);
+	ck_assert_int_eq(b.root, VQ_ROOT_HTB);
 }
 END_TEST
 
@@ -61,6 +62,26 @@ static void write_file(const char *text)
 	fputs(text, f);
 	fclose(f);
 }
+
+START_TEST(state_keeps_a_voipq_root_and_old_files_mean_htb)
+{
+	struct vq_shaper_state a = {
+		.wan = "eth0", .down_dev = "br0", .down = VQ_DOWN_LAN,
+		.root = VQ_ROOT_VOIPQ, .up_root = true, .down_root = true,
+	}, b;
+
+	ck_assert_int_eq(vq_shaper_state_save(&a, path), 0);
+	ck_assert_int_eq(vq_shaper_state_load(&b, path), 0);
+	ck_assert_int_eq(b.root, VQ_ROOT_VOIPQ);
+	ck_assert(b.up_root && b.down_root);
+	/* Written before sch_voipq existed: no root key. */
+	write_file("version=1\nwan=eth0\nup_root=1\n");
+	ck_assert_int_eq(vq_shaper_state_load(&b, path), 0);
+	ck_assert_int_eq(b.root, VQ_ROOT_HTB);
+	write_file("version=1\nroot=cake\n");
+	ck_assert_int_eq(vq_shaper_state_load(&b, path), -EINVAL);
+}
+END_TEST
 
 START_TEST(state_load_refuses_garbage_and_ignores_new_keys)
 {
@@ -145,6 +166,7 @@ Suite *shaper_state_suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, state_round_trips_through_the_file);
 	tcase_add_test(tc, state_load_refuses_garbage_and_ignores_new_keys);
+	tcase_add_test(tc, state_keeps_a_voipq_root_and_old_files_mean_htb);
 	tcase_add_test(cfg, config_check_fills_defaults_and_names_the_ifb);
 	tcase_add_test(cfg, config_check_says_what_is_missing);
 	suite_add_tcase(s, tc);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the test VM's initramfs: busybox-static, iproute2 and the project's
 # binaries with their shared libraries (found with ldd), the Debian
-# kernel's modules the tests need, sch_voipq.ko and the guest scripts.
+# kernel's modules the tests need (the BPF backend's too: clsact, cls_bpf,
+# HTB), sch_voipq.ko, the guest scripts and the lab's sipp scenarios.
 #
 #   [TC_PLUGIN=q_voipq.so] mkinitramfs.sh KROOT KVER KO OUT BIN...
 set -euo pipefail
@@ -48,7 +49,7 @@ mdir=$kroot/lib/modules/$kver
 dst=$work/lib/modules/$kver
 mkdir -p "$dst/extra"
 cp "$mdir"/modules.builtin* "$mdir/modules.order" "$dst/" 2>/dev/null || true
-for m in veth sch_htb sch_prio; do
+for m in veth sch_htb sch_prio sch_ingress cls_bpf; do
 	modprobe -d "$kroot" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 done | sort -u | while read -r path; do
 	rel=${path#"$mdir"/}
@@ -65,6 +66,8 @@ depmod -b "$work" "$kver"
 cp "$here"/guest/init "$work/init"
 chmod 755 "$work/init"
 cp "$here"/guest/*.sh "$work/tests/"
+mkdir -p "$work/tests/scenarios"
+cp "$here"/../lab/sipp/*.xml "$work/tests/scenarios/"
 echo "root:x:0:0:root:/:/bin/sh" > "$work/etc/passwd"
 
 (cd "$work" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"

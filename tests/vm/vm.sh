@@ -13,6 +13,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 mkdir -p "$OUT"
 total_pass=0 total_fail=0 failed=()
+for t in sipp jq setpriv; do
+	command -v $t > /dev/null || { echo "vm: $t is missing: run make deps" >&2; exit 1; }
+done
 
 for pair in "$@"; do
 	kver=$("$here/fetch.sh" "${pair%%:*}" "${pair##*:}" "$VMDIR")
@@ -33,8 +36,12 @@ for pair in "$@"; do
 	printf '  %-8s sch_voipq.ko for %s, W=1 clean\n' KMOD "$kver"
 
 	initrd=$OUT/initrd-$kver.gz
+	# voipqd and voipqctl as built; sipp, jq and util-linux's setpriv
+	# (busybox's cannot drop capabilities) from the host (make deps).
 	TC_PLUGIN=$top/build/kmod/tc/q_voipq.so "$here/mkinitramfs.sh" "$kroot" "$kver" "$top/build/kmod/$kver/sch_voipq.ko" \
-		"$initrd" "$OUT/vqkctl" "$OUT/vqtraffic"
+		"$initrd" "$OUT/vqkctl" "$OUT/vqtraffic" "$top/build/voipqd" \
+		"$top/build/voipqctl" "$(command -v sipp)" "$(command -v jq)" \
+		"$(command -v setpriv)"
 	log=$OUT/console-$kver-$mode.log
 	start=$(date +%s)
 	set +e

@@ -13,6 +13,8 @@
  *        prints one line: packets, bytes, CE marks, one-way delay
  *        percentiles (sender and receiver share the guest's clock) and
  *        RTP loss from the sequence numbers.
+ *   dgram DST PORT: send standard input as one datagram (a SIP message
+ *        that the guest's tests hand-craft).
  *
  * Every payload carries the send time (CLOCK_MONOTONIC) after a 12-byte
  * header, which is RTP version 2 with -r and zero otherwise.
@@ -42,7 +44,8 @@ static uint64_t now_ns(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: vqtraffic send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r] [-P PRIO] [-S SPORT] [-G N]\n"
-			"       vqtraffic recv PORT [-s SECS] [-w SECS]\n");
+			"       vqtraffic recv PORT [-s SECS] [-w SECS]\n"
+			"       vqtraffic dgram DST PORT < MESSAGE\n");
 	exit(2);
 }
 
@@ -283,6 +286,28 @@ static int cmd_recv(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_dgram(int argc, char **argv)
+{
+	static char buf[65507];
+	struct sockaddr_storage dst;
+	socklen_t dlen;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	if (argc != 3 || addr_parse(argv[1], (uint16_t)atoi(argv[2]), &dst, &dlen) < 0)
+		usage();
+	while (n < sizeof(buf) && (r = read(0, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	fd = socket(dst.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || sendto(fd, buf, n, 0, (struct sockaddr *)&dst, dlen) != (ssize_t)n) {
+		perror("dgram");
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -291,6 +316,8 @@ int main(int argc, char **argv)
 		return cmd_send(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "recv"))
 		return cmd_recv(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "dgram"))
+		return cmd_dgram(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

@@ -45,6 +45,17 @@ field() {
 	awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' ${2:-$OUT}
 }
 
+# no_loss WHAT FILE MIN: the RTP stream vqtraffic recv reported in FILE
+# got more than MIN packets and lost at most 1 % of them.
+no_loss() {
+	g=$(field packets $2); l=$(field rtp_lost $2)
+	if [ "${g:-0}" -gt $3 ] && [ "${l:-999999}" -le $((g / 100)) ]; then
+		ok "$1: no loss under the flood ($l of $g)"
+	else
+		not_ok "$1: no loss under the flood ($l of $g)"
+	fi
+}
+
 rand() { echo $(( $(od -An -N2 -tu2 /dev/urandom) )); }
 
 # pair NS_A NS_B: namespaces joined by a veth pair a0 (10.0.0.1) -- b0 (10.0.0.2).

@@ -39,9 +39,7 @@ lost1=$(field rtp_lost $R/entry.4000); got1=$(field packets $R/entry.4000)
 p99_1=$(field delay_p99_us $R/entry.4000); p50_1=$(field delay_p50_us $R/entry.4000)
 bulk1=$(field packets $R/entry.5001)
 echo "# voice without entry: received $got0 lost $lost0 p50 ${p50_0}us p99 ${p99_0}us; with: received $got1 lost $lost1 p50 ${p50_1}us p99 ${p99_1}us; bulk $bulk1"
-[ "${got1:-0}" -gt 500 ] && [ "${lost1:-999999}" -le $((got1 / 100)) ] &&
-	ok "voice with an entry: no loss under the flood ($lost1 of $got1)" ||
-	not_ok "voice with an entry: no loss under the flood ($lost1 of $got1)"
+no_loss "voice with an entry" $R/entry.4000 500
 [ "${lost0:-0}" -ge $(( (got0 + lost0) / 10 )) ] && [ "${lost0:-0}" -gt 0 ] &&
 	ok "voice without an entry: loses its excess in fair queueing ($lost0 of $((got0 + lost0)))" ||
 	not_ok "voice without an entry: loses its excess ($lost0 of $((got0 + lost0)))"

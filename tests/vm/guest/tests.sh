@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # sch_voipq inside the VM: load, qdisc round trips, the netlink ABI,
-# namespaces, permissions, traffic, load/unload, and the dmesg check.
+# namespaces, permissions, traffic, load/unload, voipqd on the kmod backend
+# (and auto), and the dmesg check.
 . /tests/lib.sh
 
 modprobe veth
@@ -58,6 +59,7 @@ refuse "tc: add without a rate" "Error: sch_voipq: A rate is required" in_ns $A 
 . /tests/t_netlink.sh
 . /tests/t_traffic.sh
 . /tests/t_lifecycle.sh
+. /tests/t_voipqd.sh
 
 dmesg_check
 summary

@@ -1,0 +1,212 @@
+# SPDX-License-Identifier: GPL-2.0
+# The real voipqd on the kmod backend, on a router namespace RT between a
+# phone (P, LAN side) and a far end (F, WAN side), with real sipp calls
+# (the lab's scenarios). sch_voipq shapes the WAN egress at the uplink rate
+# and the LAN egress at the downlink rate (downstream = lan). Asserted:
+# the call's endpoints in `voipqctl flows --json` with the kernel's
+# statistics; the learned voice served first under a flood while an
+# unlearned stream at the same rate suffers; BYE removes the endpoints;
+# --keep-datapath leaves the qdiscs and the table, a restarted voipqd
+# adopts them and expires what no call owns; SIGTERM removes everything.
+# Then `auto`: bpf where the guest can run it (both kernels can, as root),
+# kmod when it cannot (voipqd confined to CAP_NET_ADMIN + CAP_NET_RAW),
+# and a clear error when neither backend can work.
+
+N=$(rand); P=vqp$N; RT=vqr$N; F=vqf$N
+VS=/tmp/vq.sock
+VST=/tmp/vq.state
+VLOG=/tmp/voipqd.log
+SIPP="sipp -m 1 -nostdin -timeout 40s -timeout_error -trace_msg"
+VQD_ARGS="--wan wan0 --lan lan0 --uplink 8mbit --downlink 8mbit \
+	--set downstream=lan --set socket=$VS --set state_file=$VST \
+	--set pin_dir=/sys/fs/bpf/vqt --set idle_timeout=5"
+
+router() {
+	$IP netns add $P && $IP netns add $RT && $IP netns add $F || return 1
+	$IP link add p0 netns $P type veth peer name lan0 netns $RT || return 1
+	$IP link add f0 netns $F type veth peer name wan0 netns $RT || return 1
+	$IP -n $P addr add 10.1.0.2/24 dev p0
+	$IP -n $RT addr add 10.1.0.1/24 dev lan0
+	$IP -n $RT addr add 10.2.0.1/24 dev wan0
+	$IP -n $F addr add 10.2.0.2/24 dev f0
+	for l in "$P p0" "$RT lan0" "$RT wan0" "$F f0"; do
+		set -- $l
+		$IP -n $1 link set $2 up; $IP -n $1 link set lo up
+	done
+	$IP -n $P route add default via 10.1.0.1
+	$IP -n $F route add 10.1.0.0/24 via 10.2.0.1
+	in_ns $RT sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+	in_ns $P ping -c 1 -W 2 10.2.0.2 > /dev/null
+}
+
+# vqd [WRAPPER...] -- ARGS: start voipqd in RT; its PID in $VQD.
+vqd() {
+	w=
+	while [ "$1" != -- ]; do w="$w $1"; shift; done
+	shift
+	rm -f $VS
+	$IP netns exec $RT $w voipqd $VQD_ARGS "$@" > $VLOG 2>&1 &
+	VQD=$!
+	i=0
+	while [ $i -lt 100 ] && ! voipqctl status -s $VS > /dev/null 2>&1; do
+		kill -0 $VQD 2> /dev/null || return 1
+		sleep 0.1; i=$((i + 1))
+	done
+	voipqctl status -s $VS > /dev/null 2>&1
+}
+
+# vqd_stop [SIGNAL]: stop it and wait (bounded) for its exit status.
+vqd_stop() {
+	kill -${1:-TERM} $VQD 2> /dev/null
+	i=0
+	while [ $i -lt 100 ] && kill -0 $VQD 2> /dev/null; do sleep 0.1; i=$((i + 1)); done
+	wait $VQD
+}
+
+flows() { voipqctl flows --json -s $VS; }
+# flow ADDR PORT [FIELD]: one flow's JSON, or a field of it.
+flow() { flows | jq -c ".flows[] | select(.addr == \"$1\" and .port == $2) | .${3:-}" 2> /dev/null; }
+backend() { voipqctl status --json -s $VS | jq -r .backend; }
+root_kind() { $TC -n $RT qdisc show dev $1 | awk '/root/ { print $2; exit }'; }
+
+# poll N CMD...: until CMD holds, at most N tenths of a second.
+poll() {
+	n=$1; shift
+	while [ $n -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
+	return 1
+}
+has_flow() { [ -n "$(flow $1 $2 port)" ]; }
+no_flow() { [ -z "$(flow $1 $2 port)" ]; }
+no_flows() { [ "$(flows | jq '.flows | length')" = 0 ]; }
+
+# call NAME UAC_RTP UAS_RTP: a uac_media.xml call from P to F, whose media
+# the tests carry; it lasts until hangup.
+call() {
+	in_ns $F $SIPP -sf /tests/scenarios/uas_media.xml -i 10.2.0.2 -p 5060 \
+		-key rtp_port $3 -message_file /tmp/$1.uas.msg > /tmp/$1.uas.log 2>&1 &
+	UAS=$!
+	sleep 0.5
+	in_ns $P $SIPP -sf /tests/scenarios/uac_media.xml -i 10.1.0.2 -p 5060 \
+		-key rtp_port $2 -message_file /tmp/$1.uac.msg 10.2.0.2:5060 \
+		> /tmp/$1.uac.log 2>&1 &
+	UAC=$!
+}
+
+# hangup NAME: an INFO in the call's dialog tells uac_media.xml to send BYE.
+hangup() {
+	cid=$(sed -n 's/^Call-ID: *//p' /tmp/$1.uac.msg | tr -d '\r' | head -1)
+	printf 'INFO sip:phone@10.1.0.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.0.2:5999;branch=z9hG4bK-vm-%s\r\nFrom: <sip:vm@10.1.0.2>;tag=vm\r\nTo: <sip:phone@10.1.0.2>\r\nCall-ID: %s\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
+		"$1" "$cid" | in_ns $P vqtraffic dgram 10.1.0.2 5060
+	wait $UAC; rc1=$?
+	wait $UAS; rc2=$?
+	[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]
+}
+
+run "router between a phone and a far end" router
+
+# --- kmod: a call, its flows, voice under a flood, BYE ---------------------
+run "voipqd --backend kmod starts" vqd -- --backend kmod
+expect "status: backend kmod" '^kmod$' backend
+expect "sch_voipq is the WAN root" '^voipq$' root_kind wan0
+expect "sch_voipq is the LAN root" '^voipq$' root_kind lan0
+expect "WAN at 95% of the uplink (950000 B/s), voice share 30%" \
+	"rate 950000 share 30 " in_ns $RT vqkctl qdisc show wan0
+
+call c1 4000 4002
+if poll 150 has_flow 10.1.0.2 4000 && poll 50 has_flow 10.2.0.2 4002; then
+	ok "flows: both ends of the call learned from its SDP"
+else
+	not_ok "flows: both ends learned ($(flows))"
+fi
+cid=$(sed -n 's/^Call-ID: *//p' /tmp/c1.uac.msg | tr -d '\r' | head -1)
+expect "flows carry sipp's Call-ID and the codec" "\"call_id\":\"$cid\".*\"codec\":\"PCMA\"" \
+	flow 10.1.0.2 4000
+expect "the kernel's table holds them" "10.1.0.2:4000 " in_ns $RT vqkctl ep dump
+
+# Downstream through the LAN egress: 100 bulk flows, a learned RTP stream
+# and an unlearned one at the same rate (50 packets/s, above its fair
+# share of the bulk band).
+BULK="10.1.0.2 5001 -f 100 -l 1200"
+(A=$F B=$P load vk 3 "$BULK" "10.1.0.2 4000 -r -p 50 -S 4002" "10.1.0.2 4010 -r -p 50 -S 4012")
+got=$(field packets $R/vk.4000); lost=$(field rtp_lost $R/vk.4000)
+got_u=$(field packets $R/vk.4010); lost_u=$(field rtp_lost $R/vk.4010)
+p50=$(field delay_p50_us $R/vk.4000); p50_u=$(field delay_p50_us $R/vk.4010)
+bulk=$(field packets $R/vk.5001)
+echo "# learned voice: received $got lost $lost p50 ${p50}us; unlearned: received $got_u lost $lost_u p50 ${p50_u}us; bulk $bulk"
+no_loss "learned voice" $R/vk.4000 100
+[ "${p50:-999999}" -lt "${p50_u:-0}" ] && [ "${lost_u:-0}" -ge "${lost:-0}" ] &&
+	ok "the unlearned stream waits longer (${p50_u}us vs ${p50}us) and loses at least as much ($lost_u)" ||
+	not_ok "the unlearned stream waits longer (${p50_u}us vs ${p50}us, lost $lost_u vs $lost)"
+[ "${bulk:-0}" -gt 500 ] && ok "bulk flows ($bulk packets)" || not_ok "bulk flows ($bulk)"
+flow 10.1.0.2 4000 > $OUT
+pk=$(jq .packets $OUT); mos=$(jq .mos $OUT)
+echo "# flow 10.1.0.2:4000 $(cat $OUT)"
+[ "${pk:-0}" -ge "$got" ] && jq -e '.bytes > 0 and .lost == 0 and .loss_pct == 0 and .jitter_ms >= 0 and .idle_ms < 10000 and .mos > 4' $OUT > /dev/null &&
+	ok "flows --json: the kernel's packets ($pk), bytes, RTP loss 0, jitter, last seen, MOS $mos" ||
+	not_ok "flows --json: the kernel's statistics"
+voipqctl status --json -s $VS > $OUT
+jq -e '.counters.prioritised > 100 and (.attached | length) == 2' $OUT > /dev/null &&
+	ok "status: prioritised $(jq .counters.prioritised $OUT) by sch_voipq on $(jq -c .attached $OUT)" ||
+	not_ok "status counters and attached ($(cat $OUT))"
+
+run "BYE: sipp's call completes" hangup c1
+if poll 30 no_flow 10.1.0.2 4000 && poll 10 no_flow 10.2.0.2 4002; then
+	ok "BYE: the call's flows are gone"
+else
+	not_ok "BYE: the call's flows are gone ($(flows))"
+fi
+expect "BYE: gone from the kernel's table" "^count 0" in_ns $RT vqkctl ep dump
+
+# --- --keep-datapath, restart adoption, idle expiry, SIGTERM ---------------
+run "voipqd stops" vqd_stop
+run "voipqd --backend kmod --keep-datapath" vqd -- --backend kmod --keep-datapath
+call c2 4020 4022
+poll 150 has_flow 10.1.0.2 4020 && ok "second call learned" || not_ok "second call learned ($(flows))"
+run "SIGTERM with --keep-datapath" vqd_stop
+expect "kept: sch_voipq on the WAN" '^voipq$' root_kind wan0
+expect "kept: sch_voipq on the LAN" '^voipq$' root_kind lan0
+expect "kept: the call's endpoints in the table" "10.1.0.2:4020 " in_ns $RT vqkctl ep dump
+expect "kept: the state file names the backend" "^backend=kmod" cat $VST
+run "voipqd restarts (auto)" vqd -- --backend auto
+expect "restart: auto stays on the kmod datapath it found" '^kmod$' backend
+expect "restart: the kept endpoint is listed, adopted" '"why":"adopted"' flow 10.1.0.2 4020
+expect "restart: sch_voipq still the WAN root" '^voipq$' root_kind wan0
+poll 150 no_flows && ok "idle entries no call owns expire (idle_timeout 5 s)" ||
+	not_ok "idle entries no call owns expire ($(flows))"
+grep -q "expired: idle in the datapath" $VLOG && ok "expiry logged" || not_ok "expiry logged"
+run "the second call hangs up" hangup c2
+run "SIGTERM: voipqd exits 0" vqd_stop
+expect "SIGTERM: no sch_voipq on the WAN" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
+expect "SIGTERM: no sch_voipq on the LAN" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind lan0
+run "SIGTERM: no state file" test ! -e $VST
+expect "SIGTERM: the table is empty" "^count 0" in_ns $RT vqkctl ep dump
+
+# --- auto -------------------------------------------------------------------
+# The guest's init does not let the kernel load modules on demand, as a
+# router's would: load what the BPF path uses (HTB; clsact and cls_bpf
+# where there is no tcx, as on 6.1).
+run "modules of the BPF path" modprobe -a sch_htb sch_ingress cls_bpf
+run "voipqd --backend auto as root" vqd -- --backend auto
+expect "auto: the guest runs the BPF path, so bpf" '^bpf$' backend
+expect "auto: bpf shapes with HTB" '^htb$' root_kind wan0
+run "auto/bpf: SIGTERM" vqd_stop
+expect "auto/bpf: HTB removed" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
+
+CONFINED="setpriv --bounding-set -all,+net_admin,+net_raw"
+run "auto confined to CAP_NET_ADMIN + CAP_NET_RAW" vqd $CONFINED -- --backend auto
+expect "auto: no BPF without CAP_BPF, so kmod" '^kmod$' backend
+expect "auto: why it is not bpf, in the log" "bpf backend unavailable .*Operation not permitted.*trying kmod" cat $VLOG
+expect "auto/kmod: sch_voipq on the WAN" '^voipq$' root_kind wan0
+run "auto/kmod: SIGTERM" vqd_stop
+expect "auto/kmod: removed" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
+
+run "sch_voipq unloaded" rmmod sch_voipq
+refuse "kmod without the module and without modprobe: says what to install" \
+	"sch_voipq module is not loaded and 'modprobe sch_voipq' failed: build and install it" \
+	in_ns $RT env PATH=/nonexistent /tests/voipqd $VQD_ARGS --backend kmod
+refuse "auto with neither: names both and why" \
+	"no datapath backend works here — bpf: .*Operation not permitted.*; kmod: .*modprobe sch_voipq" \
+	in_ns $RT $CONFINED env PATH=/nonexistent /tests/voipqd $VQD_ARGS --backend auto
+expect "nothing left behind by the failed starts" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
+run "insmod again" insmod $KO
+$IP netns del $P; $IP netns del $RT; $IP netns del $F
