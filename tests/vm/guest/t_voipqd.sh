@@ -112,6 +112,14 @@ expect "sch_voipq is the LAN root" '^voipq$' root_kind lan0
 expect "WAN at 95% of the uplink (950000 B/s), voice share 30%" \
 	"rate 950000 share 30 " in_ns $RT vqkctl qdisc show wan0
 
+run "voipqctl add: a static rule" voipqctl add 10.2.0.9 4444 -s $VS
+expect "the static rule is in the kernel's table" "10.2.0.9:4444 .*flags [23] " in_ns $RT vqkctl ep dump
+expect "flows: the static rule" '"why":"static"' flow 10.2.0.9 4444
+run "voipqctl del: the static rule" voipqctl del 10.2.0.9 4444 -s $VS
+refuse "voipqctl del: no such rule" "no such rule" voipqctl del 10.2.0.9 4444 -s $VS
+refuse "voipqctl add: prefix rules are bpf's, kmod says so" "prefix rules need backend = bpf" \
+	voipqctl add 10.2.0.0/24 4444 -s $VS
+
 call c1 4000 4002
 if poll 150 has_flow 10.1.0.2 4000 && poll 50 has_flow 10.2.0.2 4002; then
 	ok "flows: both ends of the call learned from its SDP"
