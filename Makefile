@@ -41,7 +41,9 @@ install: all
 	$(Q)$(MAKE) --no-print-directory -C agent install
 	$(Q)$(MAKE) --no-print-directory -C tools install
 
+# One call under a flood, without and with voipq, on the namespace lab.
 demo: all
+	$(Q)$(MAKE) --no-print-directory -C tests lab-tools
 	@./scripts/demo.sh
 
 clean:

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared by the lab tests (after the kernel selftests' net/lib.sh): random
 # namespace names, a LAN - router - WAN topology of veth pairs, cleanup on
 # any exit, and exit code 4 for "skipped" with the reason printed.
@@ -200,9 +201,9 @@ NFT
 lab_modem() {
 	local up=$1 down=$2 ms=$3
 	in_ns "$NS_ISP" tc qdisc replace dev i1 root tbf rate "$up" burst 3028 \
-		limit $(($(lab_rate_bps "$up") / 8 * ms / 1000))
+		limit $(($(lab_rate_bps "$up") * ms / 8000))
 	in_ns "$NS_ISP" tc qdisc replace dev i0 root tbf rate "$down" burst 6056 \
-		limit $(($(lab_rate_bps "$down") / 8 * ms / 1000))
+		limit $(($(lab_rate_bps "$down") * ms / 8000))
 }
 # 10mbit -> 10000000 (tc's decimal units).
 lab_rate_bps() {
@@ -350,7 +351,7 @@ sipp_wait() {
 	local rc=0
 	reap "$2" || rc=$?
 	[ $rc -eq 0 ] && return 0
-	tail -15 "$OUT/$1".*.log >&2
+	tail -n 15 "$OUT/$1".*.log >&2
 	lab_fail "$1: sipp failed ($rc); its logs and traces: $OUT/$1.*"
 }
 

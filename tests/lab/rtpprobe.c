@@ -79,7 +79,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 static void send_one(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
-		     unsigned int i, unsigned int pps, unsigned int size)
+		     unsigned int i, unsigned int pps, unsigned int size, uint32_t ssrc)
 {
 	uint8_t pkt[MAX_PKT] = { 0 };
 	uint64_t t = now_ns();
@@ -88,7 +88,7 @@ static void send_one(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
 	pkt[1] = 8; /* PCMA */
 	put_be16(pkt + 2, (uint16_t)i);
 	put_be32(pkt + 4, i * 8000 / pps);
-	put_be32(pkt + 8, 0x766f6970); /* SSRC "voip" */
+	put_be32(pkt + 8, ssrc);
 	memcpy(pkt + RTP_HDR, &t, sizeof(t));
 	if (sendto(fd, pkt, size, 0, (const struct sockaddr *)dst, dlen) < 0 &&
 	    errno != ENOBUFS && errno != ECONNREFUSED)
@@ -122,6 +122,7 @@ static int do_run(int argc, char **argv)
 	struct vq_rtp_hdr h;
 	uint8_t pkt[MAX_PKT];
 	uint64_t *owd, deadline, start, step;
+	uint32_t ssrc;
 	bool json = false, started = false;
 	int c, fd, off = 0;
 
@@ -151,7 +152,7 @@ static int do_run(int argc, char **argv)
 	if (optind + 1 != argc || !count || count > 1000000 || !timeout ||
 	    !pps || pps > 10000 || size < RTP_HDR + 8 || size > MAX_PKT) {
 		fprintf(stderr, "usage: rtpprobe PORT [--peer ADDR:PORT] [--count N] "
-				"[--pps R] [--size B] [--delay MS] [--timeout S] [--json]\n");
+				"[--pps R] [--size B] [--delay MS] [--timeout S] [--json] [--dump FILE]\n");
 		return 2;
 	}
 	owd = calloc(count, sizeof(*owd));
@@ -161,6 +162,9 @@ static int do_run(int argc, char **argv)
 		return 1;
 	}
 	sa.sin6_port = htons((uint16_t)atoi(argv[optind]));
+	/* "vo" and the port: each direction of a call its own stream, as
+	 * two phones' SSRCs are. */
+	ssrc = 0x766f0000u | ntohs(sa.sin6_port);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		perror("rtpprobe: bind");
 		return 1;
@@ -193,7 +197,7 @@ static int do_run(int argc, char **argv)
 		if (t >= deadline || (n >= count && (!plen || sent >= count)))
 			break;
 		if (plen && sent < count && t >= next) {
-			send_one(fd, &peer, plen, sent++, pps, size);
+			send_one(fd, &peer, plen, sent++, pps, size, ssrc);
 			continue;
 		}
 		if (poll(&pfd, 1, wait_ms) <= 0)
