@@ -35,6 +35,10 @@ PROBE=$BUILD/tests/rtpprobe
 VQLAB=$BUILD/tests/vqlab
 OUT=$BUILD/demo
 SECS=${SECS:-20}
+if ! [[ $SECS =~ ^[0-9]+$ ]] || [ "$SECS" -lt 6 ] || [ "$SECS" -gt 120 ]; then
+	echo "demo: SECS=$SECS: give the length of a measurement in seconds, 6 to 120" >&2
+	exit 1
+fi
 PIN=/sys/fs/bpf/voipq-demo-$LAB_ID
 SOCK=/run/voipq-demo-$LAB_ID.sock
 STATE=$OUT/voipq.state
@@ -59,6 +63,9 @@ lab_fail() {
 	exit 1
 }
 say() { printf 'demo: %s\n' "$*"; }
+# Whatever else fails says where.
+set -E
+trap 'lab_fail "line $LINENO of $0: $BASH_COMMAND"' ERR
 
 [ "$(id -u)" -eq 0 ] || lab_skip "needs root for network namespaces (try: sudo make demo)"
 command -v gnuplot >/dev/null || lab_skip "gnuplot not installed (make deps)"
@@ -132,7 +139,10 @@ run() {
 	echo "up_bytes=$(($(rx_bytes "$NS_WAN" w0) - up0))" \
 		"down_bytes=$(($(rx_bytes "$NS_LAN" l0) - down0)) ms=$dt" > "$OUT/$tag.bulk"
 	for pid in "${PROBES[@]}"; do reap "$pid" || true; done
-	for pid in "${floods[@]}"; do kill "$pid" 2>/dev/null; reap "$pid" || true; done
+	for pid in "${floods[@]}"; do
+		kill "$pid" 2>/dev/null || true # it may have ended by itself
+		reap "$pid" || true
+	done
 	hangup "$tag" 5060
 	sipp_wait "$tag" "$uac"
 	sipp_wait "$tag" "$uas"
