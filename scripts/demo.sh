@@ -65,7 +65,7 @@ lab_fail() {
 say() { printf 'demo: %s\n' "$*"; }
 # Whatever else fails says where.
 set -E
-trap 'lab_fail "line $LINENO of $0: $BASH_COMMAND"' ERR
+trap 'lab_fail "${BASH_SOURCE[0]} line $LINENO: $BASH_COMMAND"' ERR
 
 [ "$(id -u)" -eq 0 ] || lab_skip "needs root for network namespaces (try: sudo make demo)"
 command -v gnuplot >/dev/null || lab_skip "gnuplot not installed (make deps)"

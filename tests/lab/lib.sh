@@ -402,7 +402,7 @@ udp_flood() {
 		iperf_connected "$name" 1 && return 0
 		lab_log "$name: iperf3's UDP setup was lost, again"
 		pid=IPERF_${name//-/_}
-		kill "${!pid}" 2>/dev/null
+		kill "${!pid}" 2>/dev/null || true # it may have given up by itself
 		reap "${!pid}" || true
 	done
 	lab_fail "the $name flood did not start: $OUT/iperf.$name"
