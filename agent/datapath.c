@@ -418,6 +418,15 @@ static struct vq_bpf_policy dp_policy(const struct vq_dp *dp,
 	return pol;
 }
 
+/* Keep sch_voipq's reason for a refusal; log it unless it is "not there". */
+static int kmod_said(struct vq_dp *dp, int ret)
+{
+	snprintf(dp->msg, sizeof(dp->msg), "%s", ret ? vq_kmod_msg(dp->kmod) : "");
+	if (dp->msg[0] && ret != -ENOENT)
+		pr_warn("sch_voipq refused a request: %s\n", dp->msg);
+	return ret;
+}
+
 int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 		 const struct vq_codec *codec, uint8_t media, bool upstream_ef,
 		 uint32_t flags, uint64_t cookie)
@@ -434,12 +443,8 @@ int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 			.idle_ms = dp->idle_ms,
 			.cookie = pol.cookie,
 		};
-		int ret = vq_kmod_ep_set(dp->kmod, ep, &kp, false);
 
-		if (ret && vq_kmod_msg(dp->kmod)[0])
-			pr_warn("sch_voipq refused an endpoint: %s\n",
-				vq_kmod_msg(dp->kmod));
-		return ret;
+		return kmod_said(dp, vq_kmod_ep_set(dp->kmod, ep, &kp, false));
 	}
 	return vq_bpf_ep_set(dp->bpf, ep, &pol);
 }
@@ -447,8 +452,13 @@ int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep)
 {
 	if (dp->backend == VQ_BACKEND_KMOD)
-		return vq_kmod_ep_del(dp->kmod, ep);
+		return kmod_said(dp, vq_kmod_ep_del(dp->kmod, ep));
 	return vq_bpf_ep_del(dp->bpf, ep);
+}
+
+const char *vq_dp_msg(const struct vq_dp *dp)
+{
+	return dp->msg;
 }
 
 int vq_dp_pfx_add(struct vq_dp *dp, const struct vq_prefix *p, uint32_t flags)

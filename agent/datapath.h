@@ -57,6 +57,7 @@ struct vq_dp {
 	/* WAN, then the downstream device: the classifier, or sch_voipq */
 	char attached[2][IFNAMSIZ];
 	char state_path[256];
+	char msg[256];            /* the kernel's reason for the last refusal */
 };
 
 /* Bring it all up (idempotent: re-running adopts what is there). */
@@ -84,6 +85,11 @@ int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 		 uint32_t flags, uint64_t cookie);
 /* 0, or -ENOENT when the endpoint is not there. */
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep);
+/*
+ * What the kernel said when it refused the last vq_dp_ep_add/del (sch_voipq's
+ * extack), for the user to read; "" when it said nothing.
+ */
+const char *vq_dp_msg(const struct vq_dp *dp);
 
 /*
  * Static rules by prefix (a full-length one is an endpoint). They need the

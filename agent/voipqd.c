@@ -501,6 +501,9 @@ static json_object *do_rule(struct daemon *d, json_object *req, bool add)
 		flow_forget(d, &ep);
 	}
 	vq_prefix_str(&p, buf, sizeof(buf));
+	if (ret && vq_prefix_is_host(&p) && vq_dp_msg(d->dp)[0])
+		return vq_ctl_error("%s %s: kernel says: %s", add ? "add" : "del",
+				    buf, vq_dp_msg(d->dp));
 	if (ret)
 		return vq_ctl_error("%s %s: %s", add ? "add" : "del", buf,
 				    rule_error(ret));

@@ -3,7 +3,8 @@
 # Build the test VM's initramfs: busybox-static, iproute2 and the project's
 # binaries with their shared libraries (found with ldd), the Debian
 # kernel's modules the tests need (the BPF backend's too: clsact, cls_bpf,
-# HTB), sch_voipq.ko, the guest scripts and the lab's sipp scenarios.
+# HTB; an IFB downstream's: ifb, act_mirred, cls_u32), sch_voipq.ko, the
+# guest scripts and the lab's sipp scenarios.
 #
 #   [TC_PLUGIN=q_voipq.so] mkinitramfs.sh KROOT KVER KO OUT BIN...
 set -euo pipefail
@@ -49,7 +50,7 @@ mdir=$kroot/lib/modules/$kver
 dst=$work/lib/modules/$kver
 mkdir -p "$dst/extra"
 cp "$mdir"/modules.builtin* "$mdir/modules.order" "$dst/" 2>/dev/null || true
-for m in veth sch_htb sch_prio sch_ingress cls_bpf; do
+for m in veth sch_htb sch_prio sch_ingress cls_bpf ifb act_mirred cls_u32; do
 	modprobe -d "$kroot" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 done | sort -u | while read -r path; do
 	rel=${path#"$mdir"/}

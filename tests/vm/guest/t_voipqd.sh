@@ -10,7 +10,8 @@
 # adopts them and expires what no call owns; SIGTERM removes everything.
 # Then `auto`: bpf where the guest can run it (both kernels can, as root),
 # kmod when it cannot (voipqd confined to CAP_NET_ADMIN + CAP_NET_RAW),
-# and a clear error when neither backend can work.
+# and a clear error when neither backend can work. The kernel's refusals
+# (extack) reach voipqctl and the log in its own words.
 
 N=$(rand); P=vqp$N; RT=vqr$N; F=vqf$N
 VS=/tmp/vq.sock
@@ -116,7 +117,8 @@ run "voipqctl add: a static rule" voipqctl add 10.2.0.9 4444 -s $VS
 expect "the static rule is in the kernel's table" "10.2.0.9:4444 .*flags [23] " in_ns $RT vqkctl ep dump
 expect "flows: the static rule" '"why":"static"' flow 10.2.0.9 4444
 run "voipqctl del: the static rule" voipqctl del 10.2.0.9 4444 -s $VS
-refuse "voipqctl del: no such rule" "no such rule" voipqctl del 10.2.0.9 4444 -s $VS
+refuse "voipqctl del of a missing rule: sch_voipq's own words" "kernel says: No such endpoint" \
+	voipqctl del 10.2.0.9 4444 -s $VS
 refuse "voipqctl add: prefix rules are bpf's, kmod says so" "prefix rules need backend = bpf" \
 	voipqctl add 10.2.0.0/24 4444 -s $VS
 
@@ -208,6 +210,21 @@ expect "auto/kmod: sch_voipq on the WAN" '^voipq$' root_kind wan0
 run "auto/kmod: SIGTERM" vqd_stop
 expect "auto/kmod: removed" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
 
+# Downstream on an IFB fed from the WAN ingress, instead of the LAN egress.
+run "modules for an IFB downstream" modprobe -a ifb act_mirred cls_u32
+run "voipqd --backend kmod, downstream = ifb" vqd -- --backend kmod --set downstream=ifb
+expect "IFB: sch_voipq is the root of ifb-wan0 at the downlink rate" "rate 950000 share 30 " \
+	in_ns $RT vqkctl qdisc show ifb-wan0
+run "IFB: a static rule for a far endpoint" voipqctl add 10.2.0.2 4030 -s $VS
+(A=$F B=$P load ifb 1 "10.1.0.2 4031 -r -p 50 -S 4030")
+in_ns $RT vqkctl qdisc show ifb-wan0 > $OUT
+[ "$(field by_table)" -gt 0 ] && [ "$(field packets $R/ifb.4031)" -gt 0 ] &&
+	ok "IFB: downstream RTP from the far endpoint is voice there ($(field by_table) by the table)" ||
+	not_ok "IFB: downstream RTP from the far endpoint is voice there"
+run "IFB: SIGTERM" vqd_stop
+run "IFB: the device and the redirect are gone" sh -c \
+	"! $IP -n $RT link show ifb-wan0 2>/dev/null && ! $TC -n $RT filter show dev wan0 ingress | grep -q mirred"
+
 run "sch_voipq unloaded" rmmod sch_voipq
 refuse "kmod without the module and without modprobe: says what to install" \
 	"sch_voipq module is not loaded and 'modprobe sch_voipq' failed: build and install it" \
@@ -216,5 +233,14 @@ refuse "auto with neither: names both and why" \
 	"no datapath backend works here — bpf: .*Operation not permitted.*; kmod: .*modprobe sch_voipq" \
 	in_ns $RT $CONFINED env PATH=/nonexistent /tests/voipqd $VQD_ARGS --backend auto
 expect "nothing left behind by the failed starts" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
+run "sch_voipq with room for 2 endpoints" insmod $KO max_endpoints=2
+run "voipqd --backend kmod on it" vqd -- --backend kmod
+run "two static rules fit" sh -c "voipqctl add 10.2.0.9 4444 -s $VS && voipqctl add 10.2.0.9 4446 -s $VS"
+refuse "the third: the kernel's reason reaches voipqctl" \
+	"add 10.2.0.9:4448: kernel says: Endpoint table full \(module parameter max_endpoints\)" \
+	voipqctl add 10.2.0.9 4448 -s $VS
+expect "and voipqd's log" "sch_voipq refused a request: Endpoint table full" cat $VLOG
+run "voipqd stops" vqd_stop
+run "sch_voipq unloaded again" rmmod sch_voipq
 run "insmod again" insmod $KO
 $IP netns del $P; $IP netns del $RT; $IP netns del $F
