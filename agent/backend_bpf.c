@@ -52,6 +52,7 @@
 #define VQ_TC_PRIO	1
 #define VQ_MAX_ATTACH	16
 #define NPORTS		65536
+#define NSEC_PER_SEC	1000000000ull
 
 struct vq_bpf_attach {
 	char ifname[IF_NAMESIZE];
@@ -647,8 +648,8 @@ static void val_set_policy(struct voipq_ep_val *val,
 	val->rate_bps = pol->rate_bps;
 	val->burst = pol->burst;
 	val->cookie = pol->cookie;
-	if (val->tokens > val->burst)
-		val->tokens = val->burst;
+	if (val->tokens_nb > (uint64_t)val->burst * NSEC_PER_SEC)
+		val->tokens_nb = (uint64_t)val->burst * NSEC_PER_SEC;
 }
 
 /*
@@ -669,7 +670,7 @@ static int val_update(int fd, const void *key, const struct vq_bpf_policy *pol)
 static void val_fresh(struct voipq_ep_val *val, const struct vq_bpf_policy *pol)
 {
 	memset(val, 0, sizeof(*val));
-	val->tokens = pol->burst;
+	val->tokens_nb = (uint64_t)pol->burst * NSEC_PER_SEC;
 	val_set_policy(val, pol);
 }
 

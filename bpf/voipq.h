@@ -110,18 +110,17 @@ struct voipq_ep_val {
 	 * hold a bpf_spin_lock: counters are atomic adds, the bucket and the
 	 * RTP state tolerate the rare race of one stream on two CPUs.
 	 */
-	__u32 tokens;      /* bytes */
-	__u32 pad0;
-	__u64 tb_last_ns;
+	__u64 tokens_nb;   /* bucket level in nanobytes: bytes * 1e9 */
+	/* bpf_ktime_get_ns() of the last packet; the bucket's refill stamp */
+	__u64 last_seen_ns;
 	__u64 packets;     /* both directions */
 	__u64 bytes;
 	__u64 demoted;     /* packets over budget, sent as bulk */
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
 
 	/* RTP receiver statistics, per direction (enum voipq_rtp_dir_idx). */
 	struct voipq_rtp_dir rtp[VOIPQ_NDIRS];
 };
-_Static_assert(sizeof(struct voipq_ep_val) == 152, "voipq_ep_val layout");
+_Static_assert(sizeof(struct voipq_ep_val) == 144, "voipq_ep_val layout");
 
 /*
  * The port-presence bitmap: bit p is set while some endpoint in the map has

@@ -207,7 +207,7 @@ START_TEST(endpoint_events_program_the_map)
 	v = dp_val(b, FAR, 30000);
 	ck_assert_uint_eq(v.rate_bps, 24200);
 	ck_assert_uint_eq(v.burst, 4840);
-	ck_assert_uint_eq(v.tokens, 4840);
+	ck_assert_uint_eq(v.tokens_nb, 4840 * 1000000000ull);
 	ck_assert_uint_eq(v.clock_rate, 8000);
 	ck_assert_uint_eq(v.flags, VOIPQ_EP_DSCP_EF);
 	ck_assert_uint_ne(v.cookie, 0);

@@ -651,6 +651,46 @@ static struct vq_rtp_figures dir_figures(const struct voipq_ep_val *v,
 }
 
 /*
+ * Arrivals are counted in clock units from the stream's first packet. Late
+ * in a long call (here 78 h: ns * 90 kHz no longer fits 64 bits) the
+ * classifier splits the product as the reference does; early, it divides
+ * once. Both ways, on 8 kHz and 90 kHz clocks, the figures agree.
+ */
+START_TEST(rtp_arrival_exact_over_a_long_call)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_bpf_policy video = {
+		.rate_bps = 100000000, .burst = 100000000, .clock_rate = 90000,
+	};
+	struct vq_rtp_stream a, vd;
+	struct voipq_ep_val v;
+	uint64_t t = 1000 * MS, late = (1ull << 48) - 30 * MS;
+	uint32_t seed = 99;
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add_policy(b, FAR, 30002, &video);
+	vq_rtp_stream_init(&a, 0xa, 8000);
+	vq_rtp_stream_init(&vd, 0xb, 90000);
+	for (int i = 0; i < 40; i++) {
+		/* the last 20 packets come 2^48 ns after the first */
+		uint64_t base = i < 20 ? t + 20 * MS * i
+				       : t + late + 20 * MS * (i - 20);
+		uint64_t arr = base + lcg(&seed) % (7 * MS);
+		uint32_t units = (uint32_t)((base - t) / 125000); /* 8 kHz */
+
+		feed_both(b, &a, FAR, 30000, 8, (uint16_t)i, units, 0xa, arr);
+		feed_both(b, &vd, FAR, 30002, 96, (uint16_t)i,
+			  (uint32_t)((base - t) / 100000 * 9), 0xb, arr);
+	}
+	v = dp_val(b, FAR, 30000);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &a);
+	v = dp_val(b, FAR, 30002);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &vd);
+	ck_assert_double_gt(a.jitter, 1.0);
+}
+END_TEST
+
+/*
  * The far end's entry on a NAT router: the phone's stream reaches it as
  * the packets' destination (WAN egress), its own stream leaves it as their
  * source (downstream IFB). Two SSRCs, sequence spaces and timings on one
@@ -925,6 +965,27 @@ START_TEST(token_bucket_demotes_excess)
 }
 END_TEST
 
+/* The largest budget: a refill after a long idle time must not wrap. */
+START_TEST(token_bucket_largest_budget_never_wraps)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_bpf_policy pol = {
+		.rate_bps = UINT32_MAX, .burst = UINT32_MAX, .clock_rate = 8000,
+	};
+	uint8_t f[PB_MAX];
+	size_t n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len);
+	uint64_t t = 5000 * MS;
+
+	dp_add_policy(b, FAR, 30000, &pol);
+	/* each refill fills the bucket again, each packet takes its share */
+	for (int i = 0; i < 4; i++, t += 3600 * 1000 * MS) {
+		ck_assert_uint_eq(dp_prio(b, f, n, t), VOICE_PRIO);
+		ck_assert_uint_eq(dp_val(b, FAR, 30000).tokens_nb,
+				  (UINT32_MAX - n) * 1000000000ull);
+	}
+}
+END_TEST
+
 Suite *datapath_suite(void)
 {
 	Suite *s = suite_create("datapath");
@@ -959,6 +1020,7 @@ Suite *datapath_suite(void)
 	tcase_add_test(tc, rtp_sequence_gap_counts_loss);
 	tcase_add_test(tc, rtp_jitter_matches_reference);
 	tcase_add_test(tc, rtp_paced_stream_has_zero_jitter);
+	tcase_add_test(tc, rtp_arrival_exact_over_a_long_call);
 	tcase_add_test(tc, rtp_directions_kept_apart);
 	tcase_add_test(tc, rtp_echo_same_ssrc_both_ways);
 	tcase_add_test(tc, rtp_destination_match_wins);
@@ -975,6 +1037,7 @@ Suite *datapath_suite(void)
 	tc = tcase_create("budget");
 	tcase_add_checked_fixture(tc, setup, dp_close);
 	tcase_add_test(tc, token_bucket_demotes_excess);
+	tcase_add_test(tc, token_bucket_largest_budget_never_wraps);
 	suite_add_tcase(s, tc);
 	return s;
 }
