@@ -17,8 +17,9 @@ void vq_config_defaults(struct vq_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->shape = true;
-	c->shape_pct = 95;
-	c->voice_pct = 30;
+	c->shape_pct = VQ_SHAPER_SHAPE_PCT;
+	c->down_pct = VQ_SHAPER_DOWN_PCT;
+	c->voice_pct = VQ_SHAPER_VOICE_PCT;
 	c->downstream = VQ_DOWN_IFB;
 	c->backend = VQ_BACKEND_AUTO;
 	c->dscp_ef = true;
@@ -149,6 +150,9 @@ int vq_config_set(struct vq_config *c, const char *key, const char *v,
 	} else if (!strcmp(key, "shape_percent")) {
 		want = "a percentage from 50 to 100";
 		ret = parse_uint(v, 50, 100, &c->shape_pct);
+	} else if (!strcmp(key, "shape_percent_down")) {
+		want = "a percentage from 50 to 100";
+		ret = parse_uint(v, 50, 100, &c->down_pct);
 	} else if (!strcmp(key, "voice_percent")) {
 		want = "a percentage from 5 to 90";
 		ret = parse_uint(v, 5, 90, &c->voice_pct);
@@ -352,6 +356,7 @@ void vq_config_print(const struct vq_config *c, FILE *f)
 		fprintf(f, "downlink =\n");
 	fprintf(f, "shape = %s\n", c->shape ? "yes" : "no");
 	fprintf(f, "shape_percent = %u\n", c->shape_pct);
+	fprintf(f, "shape_percent_down = %u\n", c->down_pct);
 	fprintf(f, "voice_percent = %u\n", c->voice_pct);
 	fprintf(f, "downstream = %s\n", vq_down_mode_name(c->downstream));
 	fprintf(f, "backend = %s\n", vq_backend_str(c->backend));

@@ -32,7 +32,8 @@ struct vq_config {
 	uint64_t uplink_bps;        /* 0 = not given */
 	uint64_t downlink_bps;
 	bool shape;                 /* shape the link (needs both rates) */
-	unsigned int shape_pct;     /* shape at this % of the given rates */
+	unsigned int shape_pct;     /* shape upstream at this % of the line */
+	unsigned int down_pct;      /* and downstream at this % */
 	unsigned int voice_pct;     /* voice class share of the link */
 	uint8_t downstream;         /* enum vq_down_mode (shaper.h) */
 	uint8_t backend;            /* enum vq_backend_kind */

@@ -121,6 +121,8 @@ int vq_shaper_config_check(struct vq_shaper_config *cfg, char *err,
 {
 	if (!cfg->shape_pct)
 		cfg->shape_pct = VQ_SHAPER_SHAPE_PCT;
+	if (!cfg->down_pct)
+		cfg->down_pct = VQ_SHAPER_DOWN_PCT;
 	if (!cfg->voice_pct)
 		cfg->voice_pct = VQ_SHAPER_VOICE_PCT;
 	if (!cfg->wan[0]) {
@@ -130,8 +132,14 @@ int vq_shaper_config_check(struct vq_shaper_config *cfg, char *err,
 	}
 	if (cfg->shape_pct < 50 || cfg->shape_pct > 100) {
 		snprintf(err, errlen,
-			 "shaping factor %u%% makes no sense: use 80..100 (default %u)",
+			 "upstream shaping at %u%% of the line makes no sense: use 50..100 (default %u)",
 			 cfg->shape_pct, VQ_SHAPER_SHAPE_PCT);
+		return -EINVAL;
+	}
+	if (cfg->down_pct < 50 || cfg->down_pct > 100) {
+		snprintf(err, errlen,
+			 "downstream shaping at %u%% of the line makes no sense: use 50..100 (default %u)",
+			 cfg->down_pct, VQ_SHAPER_DOWN_PCT);
 		return -EINVAL;
 	}
 	if (cfg->voice_pct > 90) {
@@ -183,13 +191,12 @@ struct tree {
 };
 
 /* Shaped link rate and its split; the voice share has a floor. */
-static void tree_rates(struct tree *t, uint64_t line_bps,
+static void tree_rates(struct tree *t, uint64_t line_bps, unsigned int pct,
 		       const struct vq_shaper_config *cfg, unsigned int mtu)
 {
 	uint64_t floor_bps;
 
-	t->link_bps = line_bps / 100 * cfg->shape_pct +
-		      line_bps % 100 * cfg->shape_pct / 100;
+	t->link_bps = line_bps / 100 * pct + line_bps % 100 * pct / 100;
 	t->voice_bps = t->link_bps / 100 * cfg->voice_pct;
 	floor_bps = VQ_SHAPER_VOICE_MIN;
 	if (floor_bps > t->link_bps / 2)
@@ -1173,7 +1180,7 @@ static int setup(struct vq_nl *nl, const struct vq_shaper_config *cfg,
 	st->leaf = VQ_LEAF_NONE; /* found afresh: the kernel may have changed */
 	st->root = cfg->root;
 
-	tree_rates(&t, cfg->uplink_bps, cfg, wan.mtu);
+	tree_rates(&t, cfg->uplink_bps, cfg->shape_pct, cfg, wan.mtu);
 	st->up_bps = t.link_bps;
 	st->up_voice_bps = t.voice_bps;
 	ret = root_install(nl, cfg, cfg->wan, wan.ifindex, &t, st,
@@ -1196,7 +1203,7 @@ static int setup(struct vq_nl *nl, const struct vq_shaper_config *cfg,
 		/* Tree first, redirect last: nothing lands on a bare IFB. */
 	}
 	/* Policing downstream is about the same packets: same MTU basis. */
-	tree_rates(&t, cfg->downlink_bps, cfg, down.mtu);
+	tree_rates(&t, cfg->downlink_bps, cfg->down_pct, cfg, down.mtu);
 	st->down_bps = t.link_bps;
 	st->down_voice_bps = t.voice_bps;
 	ret = root_install(nl, cfg, down_name, down.ifindex, &t, st,

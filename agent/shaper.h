@@ -30,8 +30,15 @@
 #define VQ_SHAPER_LINK_MINOR	0x1
 #define VQ_SHAPER_ERRLEN	320
 
-/* Defaults: 95 % of the line, 30 % of that guaranteed to voice. */
+/*
+ * Defaults: upstream at 95 % of the line, downstream at 85 %, 30 % of
+ * either guaranteed to voice. Downstream needs the larger margin: the
+ * router sees a download only after the provider's queue, which stays
+ * empty only while what arrives drains faster than the line fills it (a
+ * TCP burst queued there drains at just the headroom).
+ */
 #define VQ_SHAPER_SHAPE_PCT	95
+#define VQ_SHAPER_DOWN_PCT	85
 #define VQ_SHAPER_VOICE_PCT	30
 /* At least three G.711 calls (~90 kbit/s each with headers) for voice. */
 #define VQ_SHAPER_VOICE_MIN	300000ULL
@@ -68,7 +75,8 @@ struct vq_shaper_config {
 	enum vq_root root;
 	uint64_t uplink_bps;	/* line rates as configured, bit/s */
 	uint64_t downlink_bps;
-	unsigned int shape_pct;	/* 0 = VQ_SHAPER_SHAPE_PCT */
+	unsigned int shape_pct;	/* upstream; 0 = VQ_SHAPER_SHAPE_PCT */
+	unsigned int down_pct;	/* downstream; 0 = VQ_SHAPER_DOWN_PCT */
 	unsigned int voice_pct;	/* 0 = VQ_SHAPER_VOICE_PCT */
 	/* Leaf kinds not to try, (1 << enum vq_leaf): tests and --leaf. */
 	unsigned int leaf_skip;

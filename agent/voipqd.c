@@ -611,6 +611,7 @@ static int datapath_up(struct daemon *d, char *err, size_t errlen)
 	dc.shaper.uplink_bps = d->cfg.uplink_bps;
 	dc.shaper.downlink_bps = d->cfg.downlink_bps;
 	dc.shaper.shape_pct = d->cfg.shape_pct;
+	dc.shaper.down_pct = d->cfg.down_pct;
 	dc.shaper.voice_pct = d->cfg.voice_pct;
 	return vq_dp_up(&d->dp, &dc, err, errlen);
 }
@@ -685,6 +686,7 @@ static bool same_links(const struct vq_config *a, const struct vq_config *b)
 	       !memcmp(a->lan, b->lan, sizeof(a->lan)) &&
 	       a->uplink_bps == b->uplink_bps && a->downlink_bps == b->downlink_bps &&
 	       a->shape == b->shape && a->shape_pct == b->shape_pct &&
+	       a->down_pct == b->down_pct &&
 	       a->voice_pct == b->voice_pct && a->downstream == b->downstream &&
 	       !memcmp(a->sip_ports, b->sip_ports, sizeof(a->sip_ports)) &&
 	       a->n_sip_ports == b->n_sip_ports;

@@ -22,7 +22,7 @@
 # Needs root; exits non-zero with what to do when something fails. Cleans
 # up namespaces, processes, pins and qdiscs on any exit, Ctrl-C included.
 # SECS (20) sets the length of each measurement; VOIPQD_ARGS adds voipqd
-# flags (e.g. "--set shape_percent=90").
+# flags (e.g. "--set shape_percent_down=90").
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}

@@ -192,7 +192,7 @@ hangup seen 5060
 hangup unseen 5082
 gone=$(gone_at no_flows)
 in_ns "$NS_RTR" nft list table ip voipq_lab_nat > "$OUT/nft"
-lab_log "bulk while measuring: up $up_kbit kbit/s, down $down_kbit kbit/s (shaped 9500/47500)"
+lab_log "bulk while measuring: up $up_kbit kbit/s, down $down_kbit kbit/s (shaped 9500/42500)"
 [ "$up_kbit" -ge 7000 ] && [ "$down_kbit" -ge 35000 ] ||
 	lab_fail "the floods did not load the link: see $OUT/iperf.*"
 sipp_wait seen "$SEEN_UAC"

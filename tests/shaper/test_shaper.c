@@ -186,7 +186,7 @@ START_TEST(setup_twice_is_idempotent)
 	setup_ok(&c, &st);
 	status("wan0", &b);
 	verify_tree("wan0", 19000000, 5700000);
-	verify_tree("ifb-wan0", 95000000, 28500000);
+	verify_tree("ifb-wan0", 85000000, 25500000);
 	ck_assert_int_eq(ns_qdisc_count("wan0"), 4); /* + clsact */
 	ck_assert_int_eq(ns_qdisc_count("ifb-wan0"), 3);
 	/* leaves changed in place, not replaced */
@@ -223,6 +223,13 @@ START_TEST(changed_rate_replaces_the_class_rates)
 	setup_ok(&c, &st);
 	verify_tree("wan0", 45000000, 9000000);
 	ck_assert_int_eq(ns_qdisc_count("wan0"), 3);
+	/* Each direction at its own percentage of its own line. */
+	c.downlink_bps = 100000000;
+	c.down = VQ_DOWN_IFB;
+	c.down_pct = 80;
+	setup_ok(&c, &st);
+	verify_tree("wan0", 45000000, 9000000);
+	verify_tree("ifb-wan0", 80000000, 16000000);
 }
 END_TEST
 
@@ -287,7 +294,7 @@ START_TEST(ifb_downstream_creates_ifb_redirect_and_tree)
 	ck_assert_int_gt(ns_ifindex("ifb-wan0"), 0);
 	ns_qdisc_kind("wan0", TC_H_INGRESS, kind, sizeof(kind));
 	ck_assert_str_eq(kind, "clsact");
-	verify_tree("ifb-wan0", 95000000, 28500000);
+	verify_tree("ifb-wan0", 85000000, 25500000);
 	ck_assert_int_eq(vq_shaper_status(&st, &s, err, sizeof(err)), 0);
 	ck_assert(s.redirect_ok);
 	ck_assert(s.up.has_clsact);
@@ -313,14 +320,14 @@ START_TEST(lan_downstream_shapes_the_lan_egress)
 
 	setup_ok(&c, &st);
 	verify_tree("wan0", 9500000, 2850000);
-	verify_tree("lan0", 190000000, 57000000);
+	verify_tree("lan0", 170000000, 51000000);
 	ck_assert_int_eq(ns_ifindex("ifb-wan0"), 0);
 	ck_assert(!st.clsact_created && !st.redirect && !st.ifb_created);
 	/* switching to IFB undoes the LAN tree */
 	c.down = VQ_DOWN_IFB;
 	setup_ok(&c, &st);
 	ck_assert_int_eq(ns_qdisc_count("lan0"), 0);
-	verify_tree("ifb-wan0", 190000000, 57000000);
+	verify_tree("ifb-wan0", 170000000, 51000000);
 }
 END_TEST
 

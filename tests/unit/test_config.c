@@ -31,6 +31,7 @@ START_TEST(good_file_sets_every_key_it_names)
 	ck_assert_uint_eq(c.log_level, VQ_LOG_DEBUG);
 	/* Untouched keys keep their defaults. */
 	ck_assert_uint_eq(c.shape_pct, 95);
+	ck_assert_uint_eq(c.down_pct, 85);
 	ck_assert_int_eq(vq_config_validate(&c, err, sizeof(err)), 0);
 }
 END_TEST

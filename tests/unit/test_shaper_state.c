@@ -119,6 +119,7 @@ START_TEST(config_check_fills_defaults_and_names_the_ifb)
 
 	ck_assert_int_eq(vq_shaper_config_check(&c, err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.shape_pct, VQ_SHAPER_SHAPE_PCT);
+	ck_assert_uint_eq(c.down_pct, VQ_SHAPER_DOWN_PCT);
 	ck_assert_uint_eq(c.voice_pct, VQ_SHAPER_VOICE_PCT);
 	ck_assert_int_eq(c.down, VQ_DOWN_IFB);
 	ck_assert_str_eq(c.ifb, "ifb-enp0s31f6lo"); /* IFNAMSIZ - 1 chars */

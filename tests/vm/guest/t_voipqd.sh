@@ -213,7 +213,7 @@ expect "auto/kmod: removed" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
 # Downstream on an IFB fed from the WAN ingress, instead of the LAN egress.
 run "modules for an IFB downstream" modprobe -a ifb act_mirred cls_u32
 run "voipqd --backend kmod, downstream = ifb" vqd -- --backend kmod --set downstream=ifb
-expect "IFB: sch_voipq is the root of ifb-wan0 at the downlink rate" "rate 950000 share 30 " \
+expect "IFB: sch_voipq is the root of ifb-wan0 at 85% of the downlink rate" "rate 850000 share 30 " \
 	in_ns $RT vqkctl qdisc show ifb-wan0
 run "IFB: a static rule for a far endpoint" voipqctl add 10.2.0.2 4030 -s $VS
 (A=$F B=$P load ifb 1 "10.1.0.2 4031 -r -p 50 -S 4030")
