@@ -91,7 +91,7 @@ settled() { answered "$1" || ! kill -0 "$2" 2>/dev/null; }
 
 # run TAG: the call under the flood; results in $OUT/TAG.*.
 run() {
-	local tag=$1 up0 down0 t0 dt pid n0 floods
+	local tag=$1 up0 down0 t0 dt pid
 	if [ "$tag" = on ]; then
 		# shellcheck disable=SC2086 # flags, split as the shell would
 		voipqd_start ${VOIPQD_ARGS:-}
@@ -111,9 +111,7 @@ run() {
 		poll 100 has_flow "$WAN_IP" 40002 ||
 			lab_fail "voipqd did not learn the call from its SIP: see $OUT/voipqd.log"
 	fi
-	n0=${#LAB_PIDS[@]}
 	lab_flood "$UDP_UP" "$UDP_DOWN" > /dev/null
-	floods=("${LAB_PIDS[@]:n0}")
 	sleep 2 # the floods fill the queues
 	PROBES=()
 	probe "$tag" 40000 40002
@@ -139,10 +137,7 @@ run() {
 	echo "up_bytes=$(($(rx_bytes "$NS_WAN" w0) - up0))" \
 		"down_bytes=$(($(rx_bytes "$NS_LAN" l0) - down0)) ms=$dt" > "$OUT/$tag.bulk"
 	for pid in "${PROBES[@]}"; do reap "$pid" || true; done
-	for pid in "${floods[@]}"; do
-		kill "$pid" 2>/dev/null || true # it may have ended by itself
-		reap "$pid" || true
-	done
+	lab_flood_stop
 	hangup "$tag" 5060
 	sipp_wait "$tag" "$uac"
 	sipp_wait "$tag" "$uas"

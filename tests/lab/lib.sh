@@ -407,7 +407,9 @@ udp_flood() {
 	done
 	lab_fail "the $name flood did not start: $OUT/iperf.$name"
 }
+LAB_FLOODS=()
 lab_flood() {
+	local n0=${#LAB_PIDS[@]}
 	iperf_server 5202
 	iperf_server 5204
 	iperf_client tcp-up 5202 -P 2
@@ -416,6 +418,18 @@ lab_flood() {
 	iperf_connected tcp-down 4 || lab_fail "the TCP download did not start: $OUT/iperf.tcp-down"
 	udp_flood udp-down 5203 3 -b "${2:-50M}" -R
 	udp_flood udp-up 5201 5 -b "${1:-30M}"
+	LAB_FLOODS=("${LAB_PIDS[@]:n0}")
+}
+# lab_flood_stop: end the floods of the last lab_flood, which are made to
+# outlast what they load (FLOOD_T covers a few lost UDP setups), so that a
+# measurement never runs past them.
+lab_flood_stop() {
+	local pid
+	for pid in "${LAB_FLOODS[@]}"; do
+		kill "$pid" 2>/dev/null || true # it may have ended by itself
+		reap "$pid" || true
+	done
+	LAB_FLOODS=()
 }
 
 # --- a call's media ---------------------------------------------------------

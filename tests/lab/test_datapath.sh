@@ -52,7 +52,7 @@ FLOOD_T=$((SECS + 20))
 # One measurement: voice both ways between LAN:40000 and WAN:40002, on one
 # socket each side (symmetric RTP), while the floods run.
 measure() {
-	local tag=$1 up0 down0 t0 dt pid
+	local tag=$1 up0 down0 t0 dt
 	lab_flood 30M 11M
 	sleep 1.5 # let the floods fill the queues
 	in_ns "$NS_WAN" "$PROBE" 40002 --peer "$LAN_IP:40000" --count "$PKTS" \
@@ -75,10 +75,7 @@ measure() {
 	lab_log "$tag link use: up $up0 kbit/s, down $down0 kbit/s (shaped 10000)"
 	[ "$up0" -ge 7000 ] && [ "$down0" -ge 7000 ] ||
 		lab_fail "the floods did not load the 10 Mbit/s link ($tag)"
-	for pid in "${LAB_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		reap "$pid" || true
-	done
+	lab_flood_stop
 	# up-*: what reached the WAN side (upstream); down-*: the LAN side.
 	lab_log "$tag up:   $(tail -1 "$OUT/up-$tag")"
 	lab_log "$tag down: $(tail -1 "$OUT/down-$tag")"

@@ -157,8 +157,10 @@ check "CANCEL: no flow left $dt ms after sipp sent CANCEL (limit 1000)" \
 sipp_wait cancel "$UAS_PID"
 
 # --- 4: voice under floods, learned vs unseen call ------------------------
-# The floods (lib.sh's lab_flood) exceed the shaped rates both ways.
-FLOOD_T=$((SECS + 3))
+# The floods (lib.sh's lab_flood) exceed the shaped rates both ways; they
+# outlast the measurement even after a few lost UDP setups and are stopped
+# when it ends.
+FLOOD_T=$((SECS + 20))
 PKTS=$((SECS * 50 - 50))
 sipp_uas seen uas_media.xml 5060 -key rtp_port 40002
 SEEN_UAS=$UAS_PID
@@ -187,6 +189,7 @@ down_kbit=$((($(class_bytes "$NS_RTR" ifb-r1 1:20) - down0) * 8 / dt))
 in_ns "$NS_RTR" tc -s class show dev ifb-r1 > "$OUT/classes.ifb"
 for pid in "${PROBES[@]}"; do reap "$pid" || true; done
 in_ns "$NS_RTR" tc -s qdisc show > "$OUT/qdiscs.flood"
+lab_flood_stop
 lab_log "learned call's flow: $(flow "$WAN_IP" 40002)"
 hangup seen 5060
 hangup unseen 5082
@@ -203,7 +206,7 @@ sipp_wait unseen "$UNSEEN_UAC"
 sipp_wait seen "$SEEN_UAS"
 sipp_wait unseen "$UNSEEN_UAS"
 for pid in "${LAB_PIDS[@]}"; do
-	[ "$pid" = "$VQD_PID" ] || reap "$pid" || true # the floods: bounded by -t
+	[ "$pid" = "$VQD_PID" ] || reap "$pid" || true # nothing should be left
 done
 for c in seen unseen; do
 	lab_log "$c up:   $(tail -1 "$OUT/$c.up")"
