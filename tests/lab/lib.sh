@@ -142,6 +142,21 @@ class_bytes() {
 		f && $1 == "Sent" { print $2; exit }'
 }
 
+# lab_link_use CLASS SECS: what the router's shaped trees sent in CLASS
+# over the next SECS seconds, upstream (r1) and downstream (ifb-r1), in
+# bits per ms = kbit/s: into LAB_UP_KBIT and LAB_DOWN_KBIT. A flood that
+# did not fill the link would make a contrast under it meaningless.
+lab_link_use() {
+	local up0 down0 t0 dt
+	up0=$(class_bytes "$NS_RTR" r1 "$1")
+	down0=$(class_bytes "$NS_RTR" ifb-r1 "$1")
+	t0=$(now_ms)
+	sleep "$2"
+	dt=$(($(now_ms) - t0))
+	LAB_UP_KBIT=$((($(class_bytes "$NS_RTR" r1 "$1") - up0) * 8 / dt))
+	LAB_DOWN_KBIT=$((($(class_bytes "$NS_RTR" ifb-r1 "$1") - down0) * 8 / dt))
+}
+
 # Read key=value from an rtpprobe result line.
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1"; }
 

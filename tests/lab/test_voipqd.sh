@@ -177,15 +177,8 @@ sleep 1 # the floods fill the queues
 PROBES=()
 probe seen 40000 40002
 probe unseen 41000 41002
-# What bulk got while the probes ran, in bits per ms = kbit/s: a flood
-# that did not fill the shaped link would make the contrast meaningless.
-up0=$(class_bytes "$NS_RTR" r1 1:20)
-down0=$(class_bytes "$NS_RTR" ifb-r1 1:20)
-t0=$(now_ms)
-sleep $((SECS / 2))
-dt=$(($(now_ms) - t0))
-up_kbit=$((($(class_bytes "$NS_RTR" r1 1:20) - up0) * 8 / dt))
-down_kbit=$((($(class_bytes "$NS_RTR" ifb-r1 1:20) - down0) * 8 / dt))
+# What bulk got while the probes ran.
+lab_link_use 1:20 $((SECS / 2))
 in_ns "$NS_RTR" tc -s class show dev ifb-r1 > "$OUT/classes.ifb"
 for pid in "${PROBES[@]}"; do reap "$pid" || true; done
 in_ns "$NS_RTR" tc -s qdisc show > "$OUT/qdiscs.flood"
@@ -195,8 +188,8 @@ hangup seen 5060
 hangup unseen 5082
 gone=$(gone_at no_flows)
 in_ns "$NS_RTR" nft list table ip voipq_lab_nat > "$OUT/nft"
-lab_log "bulk while measuring: up $up_kbit kbit/s, down $down_kbit kbit/s (shaped 9500/42500)"
-[ "$up_kbit" -ge 7000 ] && [ "$down_kbit" -ge 35000 ] ||
+lab_log "bulk while measuring: up $LAB_UP_KBIT kbit/s, down $LAB_DOWN_KBIT kbit/s (shaped 9500/42500)"
+[ "$LAB_UP_KBIT" -ge 7000 ] && [ "$LAB_DOWN_KBIT" -ge 35000 ] ||
 	lab_fail "the floods did not load the link: see $OUT/iperf.*"
 sipp_wait seen "$SEEN_UAC"
 dt=$(since_sent "$gone" "$OUT/seen.uac.msg" BYE)
