@@ -151,7 +151,8 @@ static int write_all(int fd, const char *s, size_t len, int timeout_ms)
 
 		if (poll(&p, 1, timeout_ms) <= 0)
 			return -ETIMEDOUT;
-		w = write(fd, s, len);
+		/* A peer gone early is an error here, not a SIGPIPE for all. */
+		w = send(fd, s, len, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)

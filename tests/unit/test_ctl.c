@@ -117,6 +117,38 @@ START_TEST(garbage_request_gets_error_reply)
 }
 END_TEST
 
+/* A client that hangs up before its reply must not take the server down. */
+START_TEST(client_gone_before_reply_is_survived)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	json_object *req = json_object_new_object(), *reply, *v;
+	struct server s = { 0 };
+	pthread_t th;
+	char err[256];
+	int fd;
+
+	ck_assert_int_eq(vq_ctl_listen(&s.ctl, sock_path, NULL, echo_handler,
+				       NULL, err, sizeof(err)), 0);
+	strcpy(sa.sun_path, sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(write(fd, "{\"cmd\":\"status\"}\n", 17), 17);
+	close(fd);
+	vq_ctl_serve(s.ctl); /* the reply meets a closed socket: EPIPE */
+
+	pthread_create(&th, NULL, serve, &s);
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	ck_assert_int_eq(vq_ctl_request(sock_path, req, &reply, 2000, err,
+					sizeof(err)), 0);
+	ck_assert(json_object_object_get_ex(reply, "echo", &v));
+	json_object_put(reply);
+	json_object_put(req);
+	s.stop = true;
+	pthread_join(th, NULL);
+	vq_ctl_close(s.ctl);
+}
+END_TEST
+
 START_TEST(stale_socket_file_is_replaced)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -156,6 +188,7 @@ Suite *ctl_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, request_gets_reply);
 	tcase_add_test(tc, garbage_request_gets_error_reply);
+	tcase_add_test(tc, client_gone_before_reply_is_survived);
 	tcase_add_test(tc, stale_socket_file_is_replaced);
 	tcase_add_test(tc, client_says_daemon_not_running);
 	suite_add_tcase(s, tc);
