@@ -247,11 +247,13 @@ static int dp_up_as(struct vq_dp **out, const struct vq_dp_cfg *cfg,
 		/* An earlier run's datapath on the other backend goes first. */
 		pr_info("datapath: removing the %s datapath an earlier run left\n",
 			vq_backend_str(dp->backend));
-		if (handle_open(dp, cfg->pin_dir, err, errlen) ||
-		    vq_dp_down(dp, false, err, errlen)) {
+		/* Without a handle, what the state names still goes. */
+		if (handle_open(dp, cfg->pin_dir, err, errlen))
 			pr_warn("datapath: %s\n", err);
-			err[0] = '\0';
-		}
+		err[0] = '\0';
+		if (vq_dp_down(dp, false, err, errlen))
+			pr_warn("datapath: %s\n", err);
+		err[0] = '\0';
 		if (dp_new(&dp, NULL, err, errlen) == -ENOMEM)
 			return -ENOMEM;
 		snprintf(dp->state_path, sizeof(dp->state_path), "%s",
@@ -299,33 +301,27 @@ static uint8_t backend_left(const char *state_path)
 int vq_dp_up(struct vq_dp **out, const struct vq_dp_cfg *cfg, char *err,
 	     size_t errlen)
 {
-	uint8_t first = cfg->backend, left;
-	char why[VQ_SHAPER_ERRLEN];
+	char why[VQ_SHAPER_ERRLEN], why2[VQ_SHAPER_ERRLEN];
+	uint8_t first, second;
 	int ret;
 
-	if (first != VQ_BACKEND_AUTO)
-		return dp_up_as(out, cfg, first, err, errlen);
+	if (cfg->backend != VQ_BACKEND_AUTO)
+		return dp_up_as(out, cfg, cfg->backend, err, errlen);
 	/* Auto: what an earlier run chose, if it still works; else bpf. */
-	left = backend_left(cfg->state_path);
-	first = left == VQ_BACKEND_KMOD ? VQ_BACKEND_KMOD : VQ_BACKEND_BPF;
+	first = backend_left(cfg->state_path) == VQ_BACKEND_KMOD ?
+		VQ_BACKEND_KMOD : VQ_BACKEND_BPF;
+	second = first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD : VQ_BACKEND_BPF;
 	ret = dp_up_as(out, cfg, first, err, errlen);
 	if (!ret)
 		return 0;
 	snprintf(why, sizeof(why), "%s", err);
 	pr_info("datapath: %s backend unavailable (%s): trying %s\n",
-		vq_backend_str(first), why,
-		vq_backend_str(first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD :
-			       VQ_BACKEND_BPF));
-	ret = dp_up_as(out, cfg, first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD :
-		       VQ_BACKEND_BPF, err, errlen);
+		vq_backend_str(first), why, vq_backend_str(second));
+	ret = dp_up_as(out, cfg, second, err, errlen);
 	if (ret) {
-		char second[VQ_SHAPER_ERRLEN];
-
-		snprintf(second, sizeof(second), "%s", err);
+		snprintf(why2, sizeof(why2), "%s", err);
 		snprintf(err, errlen, "no datapath backend works here — %s: %s; %s: %s",
-			 vq_backend_str(first), why,
-			 vq_backend_str(first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD :
-					VQ_BACKEND_BPF), second);
+			 vq_backend_str(first), why, vq_backend_str(second), why2);
 	}
 	return ret;
 }

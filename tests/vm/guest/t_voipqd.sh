@@ -46,7 +46,9 @@ vqd() {
 	while [ "$1" != -- ]; do w="$w $1"; shift; done
 	shift
 	rm -f $VS
-	$IP netns exec $RT $w voipqd $VQD_ARGS "$@" > $VLOG 2>&1 &
+	# nsenter, not ip netns exec, which remounts /sys and so would take
+	# the bpf backend's pins with it when voipqd exits.
+	nsenter --net=/run/netns/$RT $w voipqd $VQD_ARGS "$@" > $VLOG 2>&1 &
 	VQD=$!
 	i=0
 	while [ $i -lt 100 ] && ! voipqctl status -s $VS > /dev/null 2>&1; do
@@ -196,13 +198,19 @@ expect "SIGTERM: the table is empty" "^count 0" in_ns $RT vqkctl ep dump
 # router's would: load what the BPF path uses (HTB; clsact and cls_bpf
 # where there is no tcx, as on 6.1).
 run "modules of the BPF path" modprobe -a sch_htb sch_ingress cls_bpf
-run "voipqd --backend auto as root" vqd -- --backend auto
+run "voipqd --backend auto as root, --keep-datapath" vqd -- --backend auto --keep-datapath
 expect "auto: the guest runs the BPF path, so bpf" '^bpf$' backend
 expect "auto: bpf shapes with HTB" '^htb$' root_kind wan0
-run "auto/bpf: SIGTERM" vqd_stop
-expect "auto/bpf: HTB removed" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
+run "auto/bpf: stopped, datapath kept" vqd_stop
+expect "auto/bpf: HTB kept" '^htb$' root_kind wan0
+run "voipqd --backend kmod over the kept bpf datapath" vqd -- --backend kmod
+expect "the bpf datapath is removed first" "removing the bpf datapath an earlier run left" cat $VLOG
+expect "then sch_voipq is the WAN root" '^voipq$' root_kind wan0
+run "no pins left" test ! -e /sys/fs/bpf/vqt
+run "kmod: SIGTERM" vqd_stop
+expect "kmod: removed" '^(noqueue|pfifo_fast|fq_codel|mq)$' root_kind wan0
 
-CONFINED="setpriv --bounding-set -all,+net_admin,+net_raw"
+CONFINED="/tests/setpriv --bounding-set -all,+net_admin,+net_raw"
 run "auto confined to CAP_NET_ADMIN + CAP_NET_RAW" vqd $CONFINED -- --backend auto
 expect "auto: no BPF without CAP_BPF, so kmod" '^kmod$' backend
 expect "auto: why it is not bpf, in the log" "bpf backend unavailable .*Operation not permitted.*trying kmod" cat $VLOG
