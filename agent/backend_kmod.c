@@ -189,7 +189,18 @@ static const struct vq_nl_policy st_policy[VOIPQ_ST_A_MAX + 1] = {
 	[VOIPQ_ST_A_RTP_EXT_MAX_SEQ] = { MNL_TYPE_U32 },
 	[VOIPQ_ST_A_RTP_JITTER_Q4] = { MNL_TYPE_U32 },
 	[VOIPQ_ST_A_RTP_FLAGS] = { MNL_TYPE_U32 },
+	[VOIPQ_ST_A_RTP_FROM] = { MNL_TYPE_NESTED },
 };
+
+static const struct vq_nl_policy rtp_policy[VOIPQ_RTP_A_MAX + 1] = {
+	[VOIPQ_RTP_A_SSRC] = { MNL_TYPE_U32 },
+	[VOIPQ_RTP_A_RECEIVED] = { MNL_TYPE_U32 },
+	[VOIPQ_RTP_A_BASE_SEQ] = { MNL_TYPE_U32 },
+	[VOIPQ_RTP_A_EXT_MAX_SEQ] = { MNL_TYPE_U32 },
+	[VOIPQ_RTP_A_JITTER_Q4] = { MNL_TYPE_U32 },
+	[VOIPQ_RTP_A_FLAGS] = { MNL_TYPE_U32 },
+};
+
 
 static uint32_t get32(const struct nlattr *a)
 {
@@ -201,13 +212,31 @@ static uint64_t get64(const struct nlattr *a)
 	return a ? mnl_attr_get_u64(a) : 0;
 }
 
+/*
+ * One direction's RTP figures: @a[0..5] are its SSRC, RECEIVED, BASE_SEQ,
+ * EXT_MAX_SEQ, JITTER_Q4 and FLAGS attributes (NULL: absent, zero).
+ */
+_Static_assert(VOIPQ_ST_A_RTP_FLAGS - VOIPQ_ST_A_RTP_SSRC == 5 &&
+	       VOIPQ_RTP_A_FLAGS - VOIPQ_RTP_A_SSRC == 5,
+	       "RTP attributes in the same order at the top and nested");
+
+static void rtp_dir_of(struct voipq_rtp_dir *r, const struct nlattr *const a[6])
+{
+	r->ssrc = get32(a[0]);
+	r->received = get32(a[1]);
+	r->base_seq = get32(a[2]);
+	r->ext_max_seq = get32(a[3]);
+	r->jitter_q4 = get32(a[4]);
+	r->flags = get32(a[5]);
+}
+
 static int parse_entry(const struct nlmsghdr *nlh, struct vq_kmod_entry *e)
 {
 	const struct nlattr *tb[VOIPQ_A_MAX + 1] = { NULL };
 	const struct nlattr *eb[VOIPQ_EP_A_MAX + 1] = { NULL };
 	const struct nlattr *pb[VOIPQ_POL_A_MAX + 1] = { NULL };
 	const struct nlattr *sb[VOIPQ_ST_A_MAX + 1] = { NULL };
-	struct voipq_rtp_dir *r;
+	const struct nlattr *rb[VOIPQ_RTP_A_MAX + 1] = { NULL };
 
 	memset(e, 0, sizeof(*e));
 	if (vq_nl_parse_attrs(nlh, sizeof(struct genlmsghdr), top_policy,
@@ -248,17 +277,14 @@ static int parse_entry(const struct nlmsghdr *nlh, struct vq_kmod_entry *e)
 	e->val.bytes = get64(sb[VOIPQ_ST_A_BYTES]);
 	e->val.demoted = get64(sb[VOIPQ_ST_A_DEMOTED]);
 	e->val.last_seen_ns = get64(sb[VOIPQ_ST_A_LAST_SEEN_NS]);
-	/*
-	 * sch_voipq keeps one RTP state per entry, whichever way it matched:
-	 * it is reported as the destination direction.
-	 */
-	r = &e->val.rtp[VOIPQ_DIR_TO];
-	r->ssrc = get32(sb[VOIPQ_ST_A_RTP_SSRC]);
-	r->received = get32(sb[VOIPQ_ST_A_RTP_RECEIVED]);
-	r->base_seq = get32(sb[VOIPQ_ST_A_RTP_BASE_SEQ]);
-	r->ext_max_seq = get32(sb[VOIPQ_ST_A_RTP_EXT_MAX_SEQ]);
-	r->jitter_q4 = get32(sb[VOIPQ_ST_A_RTP_JITTER_Q4]);
-	r->flags = get32(sb[VOIPQ_ST_A_RTP_FLAGS]);
+	/* The stream to the endpoint at the top, the one from it nested. */
+	rtp_dir_of(&e->val.rtp[VOIPQ_DIR_TO], &sb[VOIPQ_ST_A_RTP_SSRC]);
+	if (sb[VOIPQ_ST_A_RTP_FROM]) {
+		if (vq_nl_parse_nested(sb[VOIPQ_ST_A_RTP_FROM], rtp_policy,
+				       VOIPQ_RTP_A_MAX, rb) < 0)
+			return -EBADMSG;
+		rtp_dir_of(&e->val.rtp[VOIPQ_DIR_FROM], &rb[VOIPQ_RTP_A_SSRC]);
+	}
 	e->drops = get64(sb[VOIPQ_ST_A_DROPS]);
 	return 0;
 }

@@ -19,7 +19,10 @@
  *
  * The RTP figures follow RFC 3550 A.1/A.8 exactly as bpf/voipq.bpf.c and
  * agent/rtpstats.c compute them (no probation; jitter kept * 16 in
- * integers), so that the agent's views do not depend on the backend.
+ * integers), so that the agent's views do not depend on the backend. As
+ * there, an entry keeps them per direction: the far end's endpoint on a
+ * NAT router is the destination of the phone's stream and the source of
+ * its own, two streams that must not share a sequence or a jitter.
  *
  * Nothing expires here by itself: the datapath never drops a call because
  * the agent is gone (decision 6). Once a second a worker announces, on the
@@ -74,7 +77,8 @@ struct voipq_state {
 	u64 last_seen_ns;
 	u64 created_ns;
 	bool idle_announced;
-	struct voipq_rtp rtp;	/* RFC 3550 receiver state */
+	/* RFC 3550 receiver state of the stream to it, and of the one from it */
+	struct voipq_rtp rtp[2];
 };
 
 struct voipq_ep {
@@ -162,16 +166,19 @@ enum voipq_match voipq_table_match(struct net *net, const struct voipq_pkt *p,
 	struct voipq_net *vn = voipq_net(net);
 	struct voipq_state *st;
 	struct voipq_ep *ep;
-	bool fits;
+	bool fits, from;
 	u64 now;
 
 	if (!p->has_ports || !voipq_table_active(net))
 		return VOIPQ_MISS;
 	ep = NULL;
+	from = false;
 	if (test_bit(ntohs(p->dst.port), vn->ports))
 		ep = rhashtable_lookup_fast(&vn->ht, &p->dst, voipq_ht_params);
-	if (!ep && test_bit(ntohs(p->src.port), vn->ports))
+	if (!ep && test_bit(ntohs(p->src.port), vn->ports)) {
 		ep = rhashtable_lookup_fast(&vn->ht, &p->src, voipq_ht_params);
+		from = true;
+	}
 	if (!ep)
 		return VOIPQ_MISS;
 
@@ -186,7 +193,8 @@ enum voipq_match voipq_table_match(struct net *net, const struct voipq_pkt *p,
 	if (!fits)
 		st->demoted++;
 	if (p->has_rtp)
-		voipq_rtp_update(&st->rtp, ep->pol.clock_rate, p->rtp, now);
+		voipq_rtp_update(&st->rtp[from], ep->pol.clock_rate, p->rtp,
+				 now);
 	spin_unlock(&ep->lock);
 
 	*epp = ep;
@@ -332,12 +340,30 @@ static void voipq_ep_apply(struct voipq_ep *ep, const struct voipq_policy *pol)
 	}
 }
 
+/*
+ * One direction's RTP figures as six u32 attributes from @first on: the
+ * stream to the endpoint at the top of the stats, the one from it nested,
+ * in the same order.
+ */
+static int voipq_put_rtp(struct sk_buff *skb, const struct voipq_rtp *r,
+			 int first)
+{
+	BUILD_BUG_ON(VOIPQ_ST_A_RTP_FLAGS - VOIPQ_ST_A_RTP_SSRC != 5 ||
+		     VOIPQ_RTP_A_FLAGS - VOIPQ_RTP_A_SSRC != 5);
+	return nla_put_u32(skb, first, r->ssrc) ||
+	       nla_put_u32(skb, first + 1, r->received) ||
+	       nla_put_u32(skb, first + 2, r->base_seq) ||
+	       nla_put_u32(skb, first + 3, r->ext_max_seq) ||
+	       nla_put_u32(skb, first + 4, r->jitter_q4) ||
+	       nla_put_u32(skb, first + 5, r->flags);
+}
+
 static int voipq_fill(struct sk_buff *skb, struct voipq_ep *ep, u32 portid,
 		      u32 seq, int flags, u8 cmd)
 {
 	struct voipq_policy pol;
 	struct voipq_state st;
-	struct nlattr *nest;
+	struct nlattr *nest, *from;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &voipq_genl_family, flags, cmd);
@@ -378,13 +404,12 @@ static int voipq_fill(struct sk_buff *skb, struct voipq_ep *ep, u32 portid,
 	    nla_put_u64_64bit(skb, VOIPQ_ST_A_DEMOTED, st.demoted, VOIPQ_ST_A_PAD) ||
 	    nla_put_u64_64bit(skb, VOIPQ_ST_A_LAST_SEEN_NS, st.last_seen_ns,
 			      VOIPQ_ST_A_PAD) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_SSRC, st.rtp.ssrc) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_RECEIVED, st.rtp.received) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_BASE_SEQ, st.rtp.base_seq) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_EXT_MAX_SEQ, st.rtp.ext_max_seq) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_JITTER_Q4, st.rtp.jitter_q4) ||
-	    nla_put_u32(skb, VOIPQ_ST_A_RTP_FLAGS, st.rtp.flags))
+	    voipq_put_rtp(skb, &st.rtp[0], VOIPQ_ST_A_RTP_SSRC))
 		goto out_cancel;
+	from = nla_nest_start(skb, VOIPQ_ST_A_RTP_FROM);
+	if (!from || voipq_put_rtp(skb, &st.rtp[1], VOIPQ_RTP_A_SSRC))
+		goto out_cancel;
+	nla_nest_end(skb, from);
 	nla_nest_end(skb, nest);
 
 	genlmsg_end(skb, hdr);

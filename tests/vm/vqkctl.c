@@ -103,26 +103,34 @@ static struct vq_kmod *open_kmod(void)
 	return k;
 }
 
+/* RTP expected of one direction (A.3), 0 before its first packet. */
+static uint32_t rtp_expected(const struct voipq_rtp_dir *r)
+{
+	return r->flags & VOIPQ_RTP_STARTED ? r->ext_max_seq - r->base_seq + 1 : 0;
+}
+
 static int print_entry(void *arg, const struct vq_kmod_entry *e)
 {
 	const struct voipq_ep_val *v = &e->val;
 	const struct voipq_rtp_dir *r = &v->rtp[VOIPQ_DIR_TO];
+	const struct voipq_rtp_dir *f = &v->rtp[VOIPQ_DIR_FROM];
+	uint32_t expected = rtp_expected(r), fexpected = rtp_expected(f);
 	char buf[VQ_ADDRSTRLEN];
-	uint32_t expected = 0;
 
-	if (r->flags & VOIPQ_RTP_STARTED)
-		expected = r->ext_max_seq - r->base_seq + 1;
+	/* rtp_*: the stream sent to the endpoint; rtp_from_*: the one it sends */
 	printf("%s %s rate %u burst %u clock %u flags %u idle %u cookie %" PRIu64
 	       " packets %" PRIu64 " bytes %" PRIu64 " drops %" PRIu64
 	       " demoted %" PRIu64 " last_seen %" PRIu64
-	       " rtp_received %u rtp_expected %u rtp_lost %d jitter_q4 %u\n",
+	       " rtp_received %u rtp_expected %u rtp_lost %d jitter_q4 %u"
+	       " rtp_from_received %u rtp_from_lost %d rtp_from_jitter_q4 %u\n",
 	       vq_endpoint_str(&e->ep, buf, sizeof(buf)),
 	       e->ep.proto == IPPROTO_TCP ? "tcp" : "udp", e->pol.rate_bps,
 	       e->pol.burst, e->pol.clock_rate, e->pol.flags, e->pol.idle_ms,
 	       e->pol.cookie, (uint64_t)v->packets, (uint64_t)v->bytes,
 	       e->drops, (uint64_t)v->demoted, (uint64_t)v->last_seen_ns,
 	       r->received, expected, (int)(expected - r->received),
-	       r->jitter_q4);
+	       r->jitter_q4, f->received, (int)(fexpected - f->received),
+	       f->jitter_q4);
 	if (arg)
 		(*(int *)arg)++;
 	return 0;

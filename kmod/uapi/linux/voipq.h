@@ -126,7 +126,13 @@ enum {
 #define VOIPQ_IDLE_MS_MAX	86400000U	/* a day */
 #define VOIPQ_CLOCK_RATE_MAX	1000000U
 
-/* The datapath's view of one endpoint, figure for figure as bpf/voipq.h. */
+/*
+ * The datapath's view of one endpoint, figure for figure as bpf/voipq.h.
+ * An endpoint matches as a packet's destination or as its source, and sees
+ * one RTP stream each way: the top-level VOIPQ_ST_A_RTP_* describe the
+ * stream sent to it (matched as destination), the VOIPQ_ST_A_RTP_FROM nest
+ * the one it sends (matched as source).
+ */
 enum {
 	VOIPQ_ST_A_UNSPEC,
 	VOIPQ_ST_A_PAD,
@@ -141,8 +147,22 @@ enum {
 	VOIPQ_ST_A_RTP_EXT_MAX_SEQ, /* u32, cycles << 16 | max_seq */
 	VOIPQ_ST_A_RTP_JITTER_Q4, /* u32, jitter * 16 in clock units */
 	VOIPQ_ST_A_RTP_FLAGS,	/* u32, bit 0: started, bit 1: have transit */
+	VOIPQ_ST_A_RTP_FROM,	/* nest, VOIPQ_RTP_A_*: the stream it sends */
 	__VOIPQ_ST_A_MAX
 };
 #define VOIPQ_ST_A_MAX (__VOIPQ_ST_A_MAX - 1)
+
+/* One direction's RTP figures, as the VOIPQ_ST_A_RTP_* above. */
+enum {
+	VOIPQ_RTP_A_UNSPEC,
+	VOIPQ_RTP_A_SSRC,	/* u32 */
+	VOIPQ_RTP_A_RECEIVED,	/* u32 */
+	VOIPQ_RTP_A_BASE_SEQ,	/* u32 */
+	VOIPQ_RTP_A_EXT_MAX_SEQ, /* u32 */
+	VOIPQ_RTP_A_JITTER_Q4,	/* u32 */
+	VOIPQ_RTP_A_FLAGS,	/* u32 */
+	__VOIPQ_RTP_A_MAX
+};
+#define VOIPQ_RTP_A_MAX (__VOIPQ_RTP_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_VOIPQ_H */

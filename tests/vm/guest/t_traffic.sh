@@ -142,9 +142,14 @@ in_ns $A vqkctl qdisc show a0 > $OUT
 	not_ok "IPv6 endpoint matched"
 run "source match: the endpoint is A's own" in_ns $A vqkctl ep set 10.0.0.1 7000
 in_ns $A vqkctl qdisc show a0 > $OUT; n0=$(field by_table)
-load src 1 "10.0.0.2 7001 -p 200 -S 7000"
+load src 1 "10.0.0.2 7001 -p 200 -S 7000 -r"
 in_ns $A vqkctl qdisc show a0 > $OUT
 [ "$(field by_table)" -gt "$n0" ] && ok "source endpoint matched ($(field by_table))" ||
 	not_ok "source endpoint matched"
+# What the endpoint sends is the stream from it, never the one to it.
+in_ns $A vqkctl ep get 10.0.0.1 7000 > $OUT
+[ "$(field rtp_from_received)" -gt 0 ] && [ "$(field rtp_received)" -eq 0 ] &&
+	ok "source match: RTP counted as the stream from the endpoint ($(field rtp_from_received))" ||
+	not_ok "source match: RTP counted from the endpoint ($(cat $OUT))"
 in_ns $A vqkctl ep flush
 run "qdisc del after traffic" in_ns $A vqkctl qdisc del a0
