@@ -52,7 +52,7 @@ UDP_UP=30M
 UDP_DOWN=20M
 # The floods stop when the call's media has been measured; this only
 # bounds them.
-FLOOD_T=$((SECS + 20))
+FLOOD_T=$((SECS + 40))
 PKTS=$((SECS * 50 - 50))
 
 # Here, a lab that cannot run is a demo that failed.

@@ -392,8 +392,12 @@ hangup() {
 # opens a UDP test with one datagram each way and never retries: a flood
 # already running the other way may drop it and the client hangs. The
 # download goes first, its datagrams meeting only TCP; the upload's reply
-# then crosses a full downstream queue (about 10% lost), so it gets a few
-# bounded attempts, each on a fresh server. Output in $OUT/iperf.*.
+# then crosses a full downstream queue. Either may still be lost, and
+# iperf3's control connection crosses the same full queues (a pfifo that
+# TCP keeps full tail-drops often), so each gets up to 8 bounded attempts,
+# each on a fresh server. FLOOD_T must cover them: the floods are meant to
+# outlast the measurement, and lab_flood_stop ends them. Output in
+# $OUT/iperf.*.
 iperf_server() {
 	lab_bg_in "$NS_WAN" "$OUT" iperf3 -s -1 -p "$1" > "$OUT/iperf.server-$1" 2>&1
 	lab_wait_listen "$NS_WAN" "$1" || lab_fail "iperf3 server on $1 did not start"
@@ -431,8 +435,8 @@ lab_flood() {
 	iperf_client tcp-down 5204 -P 4 -R
 	iperf_connected tcp-up 2 || lab_fail "the TCP upload did not start: $OUT/iperf.tcp-up"
 	iperf_connected tcp-down 4 || lab_fail "the TCP download did not start: $OUT/iperf.tcp-down"
-	udp_flood udp-down 5203 3 -b "${2:-50M}" -R
-	udp_flood udp-up 5201 5 -b "${1:-30M}"
+	udp_flood udp-down 5203 8 -b "${2:-50M}" -R
+	udp_flood udp-up 5201 8 -b "${1:-30M}"
 	LAB_FLOODS=("${LAB_PIDS[@]:n0}")
 }
 # lab_flood_stop: end the floods of the last lab_flood, which are made to

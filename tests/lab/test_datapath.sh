@@ -43,17 +43,18 @@ in_ns "$NS_RTR" "$VQLAB" --pin-dir "$PIN" --state "$STATE" up \
 lab_log "$(head -3 "$OUT/up.log" | tr '\n' ' ')"
 
 # The floods (lib.sh): TCP both ways, then UDP at 3x the uplink and just
-# over the downlink, which keeps the downstream queue full while the
-# upload's iperf3 setup reply still gets through it (see lab_flood). They
+# over the shaped downlink (8.5 of the 10 Mbit/s), which keeps the
+# downstream queue full while the upload's iperf3 setup reply, crossing
+# it, is seldom lost (see lab_flood). They
 # outlast the probes even after a few lost UDP setups, and are stopped
 # when the probes end.
-FLOOD_T=$((SECS + 20))
+FLOOD_T=$((SECS + 40))
 
 # One measurement: voice both ways between LAN:40000 and WAN:40002, on one
 # socket each side (symmetric RTP), while the floods run.
 measure() {
 	local tag=$1
-	lab_flood 30M 11M
+	lab_flood 30M 9M
 	sleep 1.5 # let the floods fill the queues
 	in_ns "$NS_WAN" "$PROBE" 40002 --peer "$LAN_IP:40000" --count "$PKTS" \
 		--delay 300 --timeout $((SECS + 2)) > "$OUT/up-$tag" &

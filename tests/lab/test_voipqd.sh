@@ -160,7 +160,7 @@ sipp_wait cancel "$UAS_PID"
 # The floods (lib.sh's lab_flood) exceed the shaped rates both ways; they
 # outlast the measurement even after a few lost UDP setups and are stopped
 # when it ends.
-FLOOD_T=$((SECS + 20))
+FLOOD_T=$((SECS + 40))
 PKTS=$((SECS * 50 - 50))
 sipp_uas seen uas_media.xml 5060 -key rtp_port 40002
 SEEN_UAS=$UAS_PID
