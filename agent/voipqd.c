@@ -51,6 +51,8 @@ struct flow_info {
 	struct vq_media_ep mep;
 	char call_id[VQ_CALLID_LEN];
 	bool is_static;
+	bool adopted;	/* named from the calls file, no dialog tracks it */
+	bool present;	/* (while adopting: the datapath has it) */
 	uint64_t added_ns;
 	struct flow_info *next;
 };
@@ -71,6 +73,7 @@ struct daemon {
 	uint64_t started_ns;
 	struct flow_info *flows;
 	unsigned int n_flows;
+	bool flows_dirty; /* the calls file is behind */
 	uint64_t backend_errors;
 	/*
 	 * Learning latency, in microseconds: from the capture timestamp of
@@ -100,6 +103,24 @@ static struct flow_info *flow_find(struct daemon *d, const struct vq_endpoint *e
 	return NULL;
 }
 
+/* The flow of @ep, made when there is none (NULL: out of memory). */
+static struct flow_info *flow_get(struct daemon *d, const struct vq_endpoint *ep)
+{
+	struct flow_info *f = flow_find(d, ep);
+
+	if (f)
+		return f;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->mep.ep = *ep;
+	f->added_ns = now_ns();
+	f->next = d->flows;
+	d->flows = f;
+	d->n_flows++;
+	return f;
+}
+
 static void flow_forget(struct daemon *d, const struct vq_endpoint *ep)
 {
 	for (struct flow_info **pp = &d->flows; *pp; pp = &(*pp)->next) {
@@ -109,6 +130,7 @@ static void flow_forget(struct daemon *d, const struct vq_endpoint *ep)
 			*pp = f->next;
 			free(f);
 			d->n_flows--;
+			d->flows_dirty = true;
 			return;
 		}
 	}
@@ -155,18 +177,14 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 		if (!ret && ev->type == VQ_EP_ADDED)
 			learn_sample(d, ev->ts_ns);
 	}
-	if (!f) {
-		f = calloc(1, sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		f->next = d->flows;
-		d->flows = f;
-		d->n_flows++;
-		f->added_ns = now_ns();
-	}
+	f = flow_get(d, &mep->ep);
+	if (!f)
+		return -ENOMEM;
 	if (!f->is_static) {
 		f->mep = *mep;
 		snprintf(f->call_id, sizeof(f->call_id), "%s", ev->dialog.call_id);
+		f->adopted = false;
+		d->flows_dirty = true;
 	}
 	pr_info("flow %s %s (%s %s, call %s)\n", vq_ep_event_str(ev->type),
 		vq_endpoint_str(&mep->ep, buf, sizeof(buf)),
@@ -310,11 +328,44 @@ static int call_json(void *arg, const struct vq_call_view *v)
 	return 0;
 }
 
+/*
+ * The calls of adopted flows (named from the calls file, no dialog yet),
+ * one entry each, in state "adopted"; their age counts from the adoption.
+ */
+static void adopted_calls_json(struct daemon *d, json_object *calls)
+{
+	for (const struct flow_info *f = d->flows; f; f = f->next) {
+		const struct flow_info *g;
+		json_object *c, *eps;
+
+		if (!f->adopted)
+			continue;
+		for (g = d->flows; g != f; g = g->next)
+			if (g->adopted && !strcmp(g->call_id, f->call_id))
+				break;
+		if (g != f)
+			continue; /* listed with an earlier flow of the call */
+		c = json_object_new_object();
+		eps = json_object_new_array();
+		add_str(c, "call_id", f->call_id);
+		add_str(c, "from", "");
+		add_str(c, "to", "");
+		add_str(c, "state", "adopted");
+		add_u64(c, "age_s", (now_ns() - f->added_ns) / NSEC_PER_SEC);
+		for (g = f; g; g = g->next)
+			if (g->adopted && !strcmp(g->call_id, f->call_id))
+				call_ep_json(eps, &g->mep);
+		json_object_object_add(c, "endpoints", eps);
+		json_object_array_add(calls, c);
+	}
+}
+
 static json_object *view_calls(struct daemon *d)
 {
 	json_object *o = json_object_new_object(), *calls = json_object_new_array();
 
 	vq_tracker_for_each_call(d->trk, call_json, calls);
+	adopted_calls_json(d, calls);
 	json_object_object_add(o, "calls", calls);
 	return o;
 }
@@ -365,7 +416,8 @@ static int flow_add(struct flows_arg *fa, const struct vq_prefix *p,
 	add_str(o, "proto", ep->proto == 6 ? "tcp" : "udp");
 	add_str(o, "call_id", f ? f->call_id : v->flags & VOIPQ_EP_STATIC ? "static" : "");
 	add_str(o, "codec", codec);
-	add_str(o, "why", v->flags & VOIPQ_EP_STATIC ? "static" : f ? "sip" : "adopted");
+	add_str(o, "why", v->flags & VOIPQ_EP_STATIC ? "static" :
+			  f && !f->adopted ? "sip" : "adopted");
 	add_u64(o, "packets", v->packets);
 	add_u64(o, "bytes", v->bytes);
 	add_u64(o, "demoted", v->demoted);
@@ -482,19 +534,15 @@ static json_object *do_rule(struct daemon *d, json_object *req, bool add)
 			  : vq_dp_pfx_del(d->dp, &p);
 	} else if (add) {
 		struct vq_codec none = { 0 };
-		struct flow_info *f = flow_find(d, &ep);
+		struct flow_info *f;
 
 		ret = vq_dp_ep_add(d->dp, &ep, &none, VQ_MEDIA_AUDIO, true,
 				   VOIPQ_EP_STATIC, 0);
-		if (!ret && !f && (f = calloc(1, sizeof(*f)))) {
-			f->next = d->flows;
-			d->flows = f;
-			d->n_flows++;
-		}
-		if (!ret && f) {
-			f->mep.ep = ep;
+		if (!ret && (f = flow_get(d, &ep))) {
 			f->is_static = true;
+			f->adopted = false;
 			snprintf(f->call_id, sizeof(f->call_id), "static");
+			d->flows_dirty = true;
 		}
 	} else {
 		ret = vq_dp_ep_del(d->dp, &ep);
@@ -634,8 +682,10 @@ static int sweep_one(void *arg, const struct vq_endpoint *ep,
 	struct sweep *s = arg;
 	uint64_t idle = (uint64_t)s->d->cfg.idle_timeout_s * NSEC_PER_SEC;
 	uint64_t ref = v->last_seen_ns ? v->last_seen_ns : 0;
+	const struct flow_info *f = flow_find(s->d, ep);
 
-	if ((v->flags & VOIPQ_EP_STATIC) || flow_find(s->d, ep))
+	/* An adopted flow has a name but no dialog to end it: idle ends it. */
+	if ((v->flags & VOIPQ_EP_STATIC) || (f && !f->adopted))
 		return 0;
 	/* Never seen: count idleness from when this daemon started. */
 	if (!ref && s->now - started_mono < idle)
@@ -656,9 +706,157 @@ static void sweep_idle(struct daemon *d)
 	vq_dp_ep_for_each(d->dp, sweep_one, &s);
 	for (unsigned int i = 0; i < s.n; i++) {
 		vq_dp_ep_del(d->dp, &s.stale[i]);
+		flow_forget(d, &s.stale[i]);
 		pr_info("flow %s expired: idle in the datapath, no call owns it\n",
 			vq_endpoint_str(&s.stale[i], buf, sizeof(buf)));
 	}
+}
+
+/*
+ * The calls file, <state_file>.calls: which call each learned flow belongs
+ * to. The datapath keeps the flows across a restart or a crash (pinned
+ * maps, the kernel's table) but not their calls; this file does, rewritten
+ * at most once a second while flows change. A restarted voipqd names the
+ * flows it adopts from it. They stay "adopted" — no dialog tracks them, so
+ * their BYE goes unseen — until SIP about them is seen again, and go when
+ * the datapath has seen them idle for idle_timeout.
+ */
+static void calls_path(const struct daemon *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.calls", d->cfg.state_file);
+}
+
+static void calls_save(struct daemon *d)
+{
+	json_object *o, *arr = json_object_new_array();
+	char path[sizeof(d->cfg.state_file) + 8], tmp[sizeof(path) + 4];
+	char addr[VQ_ADDRSTRLEN];
+
+	if (!d->flows_dirty || !d->dp)
+		return;
+	for (const struct flow_info *f = d->flows; f; f = f->next) {
+		if (f->is_static)
+			continue; /* the datapath marks those itself */
+		o = json_object_new_object();
+		add_str(o, "addr", vq_addr_str(&f->mep.ep, addr, sizeof(addr)));
+		add_u64(o, "port", f->mep.ep.port);
+		add_u64(o, "proto", f->mep.ep.proto);
+		add_str(o, "call_id", f->call_id);
+		add_str(o, "codec", f->mep.codec.name);
+		add_str(o, "kind", vq_ep_kind_str(f->mep.kind));
+		add_str(o, "side", vq_ep_side_str(f->mep.side));
+		json_object_array_add(arr, o);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "flows", arr);
+	calls_path(d, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PLAIN) ||
+	    rename(tmp, path))
+		pr_warn("cannot write %s: %s (a restarted voipqd will list its "
+			"flows without their calls)\n", path, strerror(errno));
+	else
+		d->flows_dirty = false;
+	json_object_put(o);
+}
+
+static const char *json_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) &&
+	       json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static int64_t json_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) &&
+	       json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+}
+
+/* 0 for @s == @a, 1 for @s == @b, -1 for anything else. */
+static int one_of(const char *s, const char *a, const char *b)
+{
+	return !s ? -1 : !strcmp(s, a) ? 0 : !strcmp(s, b) ? 1 : -1;
+}
+
+/* One record of the calls file; a malformed one is skipped. */
+static int calls_load_one(struct daemon *d, json_object *o)
+{
+	const char *addr = json_str(o, "addr"), *cid = json_str(o, "call_id");
+	const char *codec = json_str(o, "codec");
+	int kind = one_of(json_str(o, "kind"), "rtp", "rtcp");
+	int side = one_of(json_str(o, "side"), "offer", "answer");
+	int64_t port = json_int(o, "port"), proto = json_int(o, "proto");
+	struct vq_endpoint ep = { 0 };
+	struct flow_info *f;
+
+	if (!addr || !cid || !codec || kind < 0 || side < 0 ||
+	    vq_addr_parse(&ep, addr) || port < 1 || port > 65535 ||
+	    (proto != 6 && proto != 17))
+		return -EINVAL;
+	ep.port = (uint16_t)port;
+	ep.proto = (uint8_t)proto;
+	if (flow_find(d, &ep))
+		return 0;
+	f = flow_get(d, &ep);
+	if (!f)
+		return -ENOMEM;
+	f->adopted = true;
+	f->mep.kind = kind ? VQ_EP_RTCP : VQ_EP_RTP;
+	f->mep.side = side ? VQ_SIDE_ANSWER : VQ_SIDE_OFFER;
+	snprintf(f->mep.codec.name, sizeof(f->mep.codec.name), "%s", codec);
+	snprintf(f->call_id, sizeof(f->call_id), "%s", cid);
+	return 0;
+}
+
+static int mark_present(void *arg, const struct vq_endpoint *ep,
+			const struct voipq_ep_val *v)
+{
+	struct flow_info *f = flow_find(arg, ep);
+
+	(void)v;
+	if (f)
+		f->present = true;
+	return 0;
+}
+
+/* Name the flows an earlier voipqd left; forget what the datapath lost. */
+static void calls_load(struct daemon *d)
+{
+	char path[sizeof(d->cfg.state_file) + 8];
+	unsigned int n = 0, bad = 0;
+	json_object *o, *arr;
+	struct flow_info *f, *next;
+
+	calls_path(d, path, sizeof(path));
+	if (!d->dp || access(path, F_OK))
+		return;
+	o = json_object_from_file(path);
+	if (!o || !json_object_object_get_ex(o, "flows", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		pr_warn("%s is not what voipqd writes: adopted flows go unnamed "
+			"(it is rewritten as flows change)\n", path);
+		json_object_put(o);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(arr) &&
+			   d->n_flows < d->cfg.max_endpoints; i++)
+		bad += calls_load_one(d, json_object_array_get_idx(arr, i)) != 0;
+	json_object_put(o);
+	vq_dp_ep_for_each(d->dp, mark_present, d);
+	for (f = d->flows; f; f = next) {
+		next = f->next;
+		if (f->adopted && !f->present)
+			flow_forget(d, &f->mep.ep);
+		else if (f->adopted)
+			n++;
+	}
+	d->flows_dirty = true;
+	pr_info("adopted %u flow(s) of earlier calls from %s%s\n", n, path,
+		bad ? " (malformed records skipped)" : "");
 }
 
 static void tick(struct daemon *d)
@@ -669,6 +867,7 @@ static void tick(struct daemon *d)
 	vq_tracker_expire(d->trk, now);
 	vq_decoder_expire(d->dec, now);
 	sweep_idle(d);
+	calls_save(d);
 	/* LRU eviction in the kernel leaves port bits behind: recount now and then. */
 	if (d->dp && ++n % 30 == 0)
 		vq_dp_maintain(d->dp);
@@ -866,6 +1065,7 @@ static int setup(struct daemon *d, char *err, size_t errlen)
 	ret = datapath_up(d, err, errlen);
 	if (ret)
 		return ret;
+	calls_load(d);
 	return open_captures(d, err, errlen);
 }
 
@@ -883,11 +1083,17 @@ static void teardown(struct daemon *d)
 	close_captures(d);
 	vq_ctl_close(d->ctl);
 	if (d->dp && !d->keep_datapath) {
+		char path[sizeof(d->cfg.state_file) + 8];
+
 		/* Every flow goes out of the datapath with the rest of it. */
 		if (vq_dp_down(d->dp, false, err, sizeof(err)))
 			pr_warn("teardown: %s\n", err);
 		d->dp = NULL;
+		calls_path(d, path, sizeof(path));
+		unlink(path);
 	} else if (d->dp) {
+		d->flows_dirty = true;
+		calls_save(d);
 		pr_info("leaving the datapath in place with its %u flow(s) "
 			"(--keep-datapath): a restarted voipqd adopts them\n",
 			d->n_flows);

@@ -254,6 +254,12 @@ far=$(flow "$WAN_IP" 40002)
 lab_log "after restart (${dt} ms): $far"
 check "restart: the flow is listed ${dt} ms after the restart (limit 1000)" \
 	test -n "$far" -a "$dt" -le 1000
+RESTART_CID=$(call_id_of "$OUT/restart.uac.msg")
+check "restart: the adopted flow keeps its call ($RESTART_CID) and codec" \
+	test "$(jq -r '.call_id + " " + .codec' <<<"${far:-null}")" = "$RESTART_CID PCMA"
+check "restart: calls lists the call as adopted" \
+	test "$(ctl calls --json | jq -r --arg c "$RESTART_CID" \
+		'[.calls[] | select(.call_id == $c and .state == "adopted")] | length')" = 1
 p0=$(flow_packets "$WAN_IP" 40002)
 check "restart: its packets keep being classified (past $p0 + 25)" \
 	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
@@ -281,12 +287,15 @@ far=$(flow "$WAN_IP" 40002)
 lab_log "adopted after kill -9: $far"
 check "cleanup: the orphaned flow is adopted" \
 	test "$(jq -r .why <<<"${far:-null}")" = adopted
+check "cleanup: and named after its call, though voipqd was killed" \
+	test "$(jq -r .call_id <<<"${far:-null}")" = "$RESTART_CID"
 # Both probes ran on for seconds after the kill: 50 packets/s each way.
 check "kill -9: the datapath classified on without a daemon (packets $pk -> past $((pk + 100)))" \
 	test "$(jq -r .packets <<<"${far:-null}")" -gt $((pk + 100))
 voipqd_stop TERM
 check "cleanup: pins removed" test ! -e "$PIN"
 check "cleanup: state file removed" test ! -e "$STATE"
+check "cleanup: calls file removed" test ! -e "$STATE.calls"
 check "cleanup: control socket removed" test ! -e "$SOCK"
 check "cleanup: no qdisc left on r1" \
 	test -z "$(in_ns "$NS_RTR" tc qdisc show dev r1 | grep -v 'noqueue\|pfifo_fast\|mq ')"
