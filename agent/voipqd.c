@@ -726,38 +726,46 @@ static void calls_path(const struct daemon *d, char *buf, size_t len)
 	snprintf(buf, len, "%s.calls", d->cfg.state_file);
 }
 
+/* One JSON object a line, built and freed a flow at a time. */
 static void calls_save(struct daemon *d)
 {
-	json_object *o, *arr = json_object_new_array();
 	char path[sizeof(d->cfg.state_file) + 8], tmp[sizeof(path) + 4];
 	char addr[VQ_ADDRSTRLEN];
+	FILE *f;
+	int err;
 
 	if (!d->flows_dirty || !d->dp)
 		return;
-	for (const struct flow_info *f = d->flows; f; f = f->next) {
-		if (f->is_static)
-			continue; /* the datapath marks those itself */
-		o = json_object_new_object();
-		add_str(o, "addr", vq_addr_str(&f->mep.ep, addr, sizeof(addr)));
-		add_u64(o, "port", f->mep.ep.port);
-		add_u64(o, "proto", f->mep.ep.proto);
-		add_str(o, "call_id", f->call_id);
-		add_str(o, "codec", f->mep.codec.name);
-		add_str(o, "kind", vq_ep_kind_str(f->mep.kind));
-		add_str(o, "side", vq_ep_side_str(f->mep.side));
-		json_object_array_add(arr, o);
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "flows", arr);
 	calls_path(d, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	if (json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PLAIN) ||
-	    rename(tmp, path))
-		pr_warn("cannot write %s: %s (a restarted voipqd will list its "
-			"flows without their calls)\n", path, strerror(errno));
-	else
-		d->flows_dirty = false;
-	json_object_put(o);
+	f = fopen(tmp, "we");
+	if (!f)
+		goto fail;
+	for (const struct flow_info *fl = d->flows; fl; fl = fl->next) {
+		json_object *o;
+
+		if (fl->is_static)
+			continue; /* the datapath marks those itself */
+		o = json_object_new_object();
+		add_str(o, "addr", vq_addr_str(&fl->mep.ep, addr, sizeof(addr)));
+		add_u64(o, "port", fl->mep.ep.port);
+		add_u64(o, "proto", fl->mep.ep.proto);
+		add_str(o, "call_id", fl->call_id);
+		add_str(o, "codec", fl->mep.codec.name);
+		add_str(o, "kind", vq_ep_kind_str(fl->mep.kind));
+		add_str(o, "side", vq_ep_side_str(fl->mep.side));
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	err = ferror(f);
+	if (fclose(f) || err || rename(tmp, path))
+		goto fail;
+	d->flows_dirty = false;
+	return;
+fail:
+	pr_warn("cannot write %s: %s (a restarted voipqd will list its flows "
+		"without their calls)\n", path, strerror(errno));
+	unlink(tmp);
 }
 
 static const char *json_str(json_object *o, const char *key)
@@ -826,26 +834,29 @@ static int mark_present(void *arg, const struct vq_endpoint *ep,
 /* Name the flows an earlier voipqd left; forget what the datapath lost. */
 static void calls_load(struct daemon *d)
 {
-	char path[sizeof(d->cfg.state_file) + 8];
+	char path[sizeof(d->cfg.state_file) + 8], line[1024];
 	unsigned int n = 0, bad = 0;
-	json_object *o, *arr;
 	struct flow_info *f, *next;
+	FILE *in;
 
 	calls_path(d, path, sizeof(path));
-	if (!d->dp || access(path, F_OK))
+	if (!d->dp || !(in = fopen(path, "re")))
 		return;
-	o = json_object_from_file(path);
-	if (!o || !json_object_object_get_ex(o, "flows", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
-		pr_warn("%s is not what voipqd writes: adopted flows go unnamed "
-			"(it is rewritten as flows change)\n", path);
+	while (fgets(line, sizeof(line), in) && d->n_flows < d->cfg.max_endpoints) {
+		json_object *o = json_tokener_parse(line);
+
+		if (!strchr(line, '\n')) {
+			/* Longer than any record voipqd writes: skip the rest. */
+			int c;
+
+			while ((c = fgetc(in)) != EOF && c != '\n')
+				;
+		}
+		bad += !o || !json_object_is_type(o, json_type_object) ||
+		       calls_load_one(d, o);
 		json_object_put(o);
-		return;
 	}
-	for (size_t i = 0; i < json_object_array_length(arr) &&
-			   d->n_flows < d->cfg.max_endpoints; i++)
-		bad += calls_load_one(d, json_object_array_get_idx(arr, i)) != 0;
-	json_object_put(o);
+	fclose(in);
 	vq_dp_ep_for_each(d->dp, mark_present, d);
 	for (f = d->flows; f; f = next) {
 		next = f->next;
@@ -856,7 +867,7 @@ static void calls_load(struct daemon *d)
 	}
 	d->flows_dirty = true;
 	pr_info("adopted %u flow(s) of earlier calls from %s%s\n", n, path,
-		bad ? " (malformed records skipped)" : "");
+		bad ? "; skipped malformed lines (the file is rewritten as flows change)" : "");
 }
 
 static void tick(struct daemon *d)

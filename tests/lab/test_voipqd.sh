@@ -281,8 +281,13 @@ sipp_wait restart "$RESTART_UAC"
 sipp_wait restart "$RESTART_UAS"
 
 # A fresh daemon adopts the orphans (their BYE went unseen), and its
-# SIGTERM removes everything the datapath had.
+# SIGTERM removes everything the datapath had. The calls file it names
+# them from has been damaged meanwhile: what is readable still counts.
+{ echo '{"addr":"203.0.113.2","port":"not a port"}'; echo 'not json';
+  head -c 5000 /dev/zero | tr '\0' x; echo; } >> "$STATE.calls"
 voipqd_start
+check "cleanup: a damaged calls file is said so in the log" \
+	grep -q "skipped malformed lines" "$OUT/voipqd.log"
 far=$(flow "$WAN_IP" 40002)
 lab_log "adopted after kill -9: $far"
 check "cleanup: the orphaned flow is adopted" \
