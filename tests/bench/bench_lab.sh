@@ -64,7 +64,7 @@ run() {
 	for p in 5201 5202 ${udp:+20004}; do
 		lab_wait_listen "$NS_WAN" $p || lab_fail "iperf3 server $p did not start"
 	done
-	lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 5201 -t $((SECS + 2)) -P 2
+	lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 5201 -t $((SECS + 2)) -P 4
 	lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 5202 -t $((SECS + 2)) -P 2 -R
 	[ -n "$udp" ] && lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 20004 -u -b 30M \
 		-t $((SECS + 2)) --cport 20006
