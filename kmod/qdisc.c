@@ -31,6 +31,12 @@
  * L / rate. Dequeue before t_next arms the watchdog and returns nothing.
  * The clock may lag `now` by a little (VOIPQ_SLACK_NS), which absorbs timer
  * lateness without allowing a burst after an idle period.
+ *
+ * Time only moves forward, so t_next not past the latest clock reading
+ * (t_seen: a bulk enqueue's CoDel stamp, or dequeue's own) is not past now
+ * either: a shaper that is not limiting sends without reading the clock,
+ * about once per VOIPQ_SLACK_NS of its rate. Dequeue reads it when t_next
+ * is ahead of t_seen, or when voice waits (its tokens accrue with time).
  */
 #include <linux/if_vlan.h>
 #include <linux/ip.h>
@@ -42,7 +48,14 @@
 #include <linux/udp.h>
 #include <net/codel.h>
 #include <net/codel_impl.h>
+/*
+ * Bulk enqueue stamps get_codel_cb() itself, with the reading the shaper
+ * keeps too, rather than by codel_set_enqueue_time()'s own.
+ */
+__diag_push();
+__diag_ignore_all("-Wunused-function", "codel_set_enqueue_time() is replaced");
 #include <net/codel_qdisc.h>
+__diag_pop();
 #include <net/dsfield.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -50,6 +63,7 @@
 #include <net/pkt_sched.h>
 #include <linux/voipq.h>
 
+#include "rtp.h"
 #include "table.h"
 
 #define VOIPQ_FLOWS		1024
@@ -71,6 +85,7 @@ struct voipq_sched_data {
 	u64 rate;		/* bytes per second */
 	u64 byte_ns_q16;	/* ns per byte, << 16 */
 	u64 t_next;		/* ns: the shaper's virtual clock */
+	u64 t_seen;		/* ns: the latest clock reading */
 
 	/* Voice band: a FIFO behind a token bucket counted in ns. */
 	struct sk_buff *vhead;
@@ -105,7 +120,12 @@ struct voipq_sched_data {
 
 /* --- classification ------------------------------------------------------ */
 
-static void voipq_parse(struct sk_buff *skb, struct voipq_pkt *p)
+/*
+ * The addresses, ports and DSCP of @skb into @p. Returns the offset of the
+ * UDP header, or 0 when the packet is not UDP with ports: RTP is parsed
+ * only for a packet that hits the table (voipq_parse_rtp).
+ */
+static int voipq_parse(struct sk_buff *skb, struct voipq_pkt *p)
 {
 	int noff = skb_network_offset(skb);
 	__be16 _ports[2];
@@ -121,10 +141,10 @@ static void voipq_parse(struct sk_buff *skb, struct voipq_pkt *p)
 
 		iph = skb_header_pointer(skb, noff, sizeof(_iph), &_iph);
 		if (!iph || iph->ihl < 5)
-			return;
+			return 0;
 		p->dscp = iph->tos >> 2;
 		if (iph->frag_off & htons(IP_OFFSET))
-			return;	/* not the first fragment: no ports */
+			return 0;	/* not the first fragment: no ports */
 		l4proto = iph->protocol;
 		l4off = noff + iph->ihl * 4;
 		p->dst.family = AF_INET;
@@ -140,13 +160,13 @@ static void voipq_parse(struct sk_buff *skb, struct voipq_pkt *p)
 
 		ip6h = skb_header_pointer(skb, noff, sizeof(_ip6h), &_ip6h);
 		if (!ip6h)
-			return;
+			return 0;
 		p->dscp = ipv6_get_dsfield(ip6h) >> 2;
 		l4proto = ip6h->nexthdr;
 		l4off = ipv6_skip_exthdr(skb, noff + sizeof(*ip6h), &l4proto,
 					 &frag_off);
 		if (l4off < 0 || frag_off)
-			return;
+			return 0;
 		p->dst.family = AF_INET6;
 		p->src.family = AF_INET6;
 		memcpy(p->dst.addr, &ip6h->daddr, 16);
@@ -154,46 +174,47 @@ static void voipq_parse(struct sk_buff *skb, struct voipq_pkt *p)
 		break;
 	}
 	default:
-		return;
+		return 0;
 	}
 
 	if (l4proto != IPPROTO_UDP && l4proto != IPPROTO_TCP)
-		return;
+		return 0;
 	ports = skb_header_pointer(skb, l4off, sizeof(_ports), _ports);
 	if (!ports)
-		return;
+		return 0;
 	p->dst.proto = l4proto;
 	p->src.proto = l4proto;
 	p->src.port = ports[0];
 	p->dst.port = ports[1];
 	p->has_ports = true;
+	return l4proto == IPPROTO_UDP ? l4off : 0;
+}
 
-	if (l4proto == IPPROTO_UDP) {
-		const struct udphdr *uh;
-		struct udphdr _uh;
-		const u8 *rtp;
-		u32 ulen, hlen;
-		u8 pt;
+/* The fixed RTP header after the UDP header at @uoff, or NULL: not RTP. */
+static const u8 *voipq_parse_rtp(struct sk_buff *skb, int uoff,
+				 u8 buf[VOIPQ_RTP_HDR_LEN])
+{
+	const struct udphdr *uh;
+	struct udphdr _uh;
+	const u8 *rtp;
+	u32 ulen, hlen;
+	u8 pt;
 
-		uh = skb_header_pointer(skb, l4off, sizeof(_uh), &_uh);
-		if (!uh)
-			return;
-		ulen = ntohs(uh->len);
-		if (ulen < sizeof(*uh) + sizeof(p->rtp))
-			return;
-		rtp = skb_header_pointer(skb, l4off + sizeof(*uh),
-					 sizeof(p->rtp), p->rtp);
-		if (!rtp || rtp[0] >> 6 != 2)
-			return;
-		/* RTP, not RTCP (RFC 5761 §4: payload types 72-76). */
-		pt = rtp[1] & 0x7f;
-		hlen = sizeof(p->rtp) + 4 * (rtp[0] & 0x0f);
-		if ((pt >= 72 && pt <= 76) || hlen > ulen - sizeof(*uh))
-			return;
-		if (rtp != p->rtp)
-			memcpy(p->rtp, rtp, sizeof(p->rtp));
-		p->has_rtp = true;
-	}
+	uh = skb_header_pointer(skb, uoff, sizeof(_uh), &_uh);
+	if (!uh)
+		return NULL;
+	ulen = ntohs(uh->len);
+	if (ulen < sizeof(*uh) + VOIPQ_RTP_HDR_LEN)
+		return NULL;
+	rtp = skb_header_pointer(skb, uoff + sizeof(*uh), VOIPQ_RTP_HDR_LEN, buf);
+	if (!rtp || rtp[0] >> 6 != 2)
+		return NULL;
+	/* RTP, not RTCP (RFC 5761 §4: payload types 72-76). */
+	pt = rtp[1] & 0x7f;
+	hlen = VOIPQ_RTP_HDR_LEN + 4 * (rtp[0] & 0x0f);
+	if ((pt >= 72 && pt <= 76) || hlen > ulen - sizeof(*uh))
+		return NULL;
+	return rtp;
 }
 
 /* Returns true for voice; *@ep is the endpoint a table hit found. */
@@ -202,7 +223,10 @@ static bool voipq_classify(struct Qdisc *sch, struct sk_buff *skb,
 {
 	struct voipq_sched_data *q = qdisc_priv(sch);
 	struct net *net = dev_net(qdisc_dev(sch));
+	u8 rtp_buf[VOIPQ_RTP_HDR_LEN];
 	struct voipq_pkt p;
+	bool from;
+	int uoff;
 
 	if (TC_H_MAJ(skb->priority) == sch->handle &&
 	    TC_H_MIN(skb->priority) == VOIPQ_CLASS_VOICE) {
@@ -212,17 +236,19 @@ static bool voipq_classify(struct Qdisc *sch, struct sk_buff *skb,
 	if (!q->trust_dscp && !voipq_table_active(net))
 		return false;
 
-	voipq_parse(skb, &p);
-	switch (voipq_table_match(net, &p, qdisc_pkt_len(skb), ep)) {
-	case VOIPQ_HIT_VOICE:
-		q->st.by_table++;
-		return true;
-	case VOIPQ_HIT_DEMOTED:
+	uoff = voipq_parse(skb, &p);
+	*ep = voipq_table_lookup(net, &p, &from);
+	if (*ep) {
+		const u8 *rtp = uoff ? voipq_parse_rtp(skb, uoff, rtp_buf) : NULL;
+
+		if (voipq_ep_charge(*ep, from, rtp, qdisc_pkt_len(skb)) ==
+		    VOIPQ_HIT_VOICE) {
+			q->st.by_table++;
+			return true;
+		}
 		q->st.demoted++;
 		*ep = NULL;
 		return false;
-	case VOIPQ_MISS:
-		break;
 	}
 	if (q->trust_dscp && p.dscp == VOIPQ_DSCP_EF) {
 		q->st.by_dscp++;
@@ -356,7 +382,9 @@ static int voipq_enqueue(struct sk_buff *skb, struct Qdisc *sch,
 
 	idx = reciprocal_scale(skb_get_hash(skb), VOIPQ_FLOWS);
 	pkt_len = qdisc_pkt_len(skb);
-	codel_set_enqueue_time(skb);
+	/* CoDel's stamp, and the shaper's latest reading. */
+	q->t_seen = ktime_get_ns();
+	get_codel_cb(skb)->enqueue_time = (codel_time_t)(q->t_seen >> CODEL_SHIFT);
 	flow = &q->flows[idx];
 	voipq_skb_append(&flow->head, &flow->tail, skb);
 	q->backlogs[idx] += pkt_len;
@@ -462,21 +490,24 @@ static struct sk_buff *voipq_dequeue(struct Qdisc *sch)
 {
 	struct voipq_sched_data *q = qdisc_priv(sch);
 	struct sk_buff *skb = NULL;
-	u64 now;
 
 	if (!sch->q.qlen)
 		return NULL;
-	now = ktime_get_ns();
-	if (now < q->t_next) {
-		q->st.throttled++;
-		qdisc_watchdog_schedule_ns(&q->watchdog, q->t_next);
-		return NULL;
+	if (q->t_next > q->t_seen || q->vhead) {
+		q->t_seen = ktime_get_ns();
+		if (q->t_seen < q->t_next) {
+			q->st.throttled++;
+			qdisc_watchdog_schedule_ns(&q->watchdog, q->t_next);
+			return NULL;
+		}
 	}
 
-	q->vtokens = min(q->vtokens + (now - q->vlast), q->vburst);
-	q->vlast = now;
 	if (q->vhead) {
 		u64 cost = voipq_cost(qdisc_pkt_len(q->vhead), q->vbyte_ns_q16);
+
+		/* Lazily: min() makes one late refill equal to many. */
+		q->vtokens = min(q->vtokens + (q->t_seen - q->vlast), q->vburst);
+		q->vlast = q->t_seen;
 
 		if (cost <= q->vtokens) {
 			q->vtokens -= cost;
@@ -500,7 +531,7 @@ static struct sk_buff *voipq_dequeue(struct Qdisc *sch)
 	if (!skb)
 		return NULL;
 
-	q->t_next = max(q->t_next, now - VOIPQ_SLACK_NS) +
+	q->t_next = max(q->t_next, q->t_seen - VOIPQ_SLACK_NS) +
 		    voipq_cost(qdisc_pkt_len(skb), q->byte_ns_q16);
 	qdisc_bstats_update(sch, skb);
 	return skb;
@@ -665,6 +696,7 @@ static int voipq_init(struct Qdisc *sch, struct nlattr *opt,
 	q->cparams.ecn = true;
 	q->cparams.mtu = q->mtu;
 	q->vlast = ktime_get_ns();
+	q->t_seen = q->vlast;
 
 	q->flows = kvcalloc(VOIPQ_FLOWS, sizeof(*q->flows), GFP_KERNEL);
 	if (!q->flows)

@@ -160,30 +160,31 @@ bool voipq_table_active(struct net *net)
 	return READ_ONCE(vn->count) && !READ_ONCE(vn->dead);
 }
 
-enum voipq_match voipq_table_match(struct net *net, const struct voipq_pkt *p,
-				   u32 len, struct voipq_ep **epp)
+struct voipq_ep *voipq_table_lookup(struct net *net, const struct voipq_pkt *p,
+				    bool *from)
 {
 	struct voipq_net *vn = voipq_net(net);
-	struct voipq_state *st;
-	struct voipq_ep *ep;
-	bool fits, from;
-	u64 now;
+	struct voipq_ep *ep = NULL;
 
 	if (!p->has_ports || !voipq_table_active(net))
-		return VOIPQ_MISS;
-	ep = NULL;
-	from = false;
+		return NULL;
+	*from = false;
 	if (test_bit(ntohs(p->dst.port), vn->ports))
 		ep = rhashtable_lookup_fast(&vn->ht, &p->dst, voipq_ht_params);
 	if (!ep && test_bit(ntohs(p->src.port), vn->ports)) {
 		ep = rhashtable_lookup_fast(&vn->ht, &p->src, voipq_ht_params);
-		from = true;
+		*from = true;
 	}
-	if (!ep)
-		return VOIPQ_MISS;
+	return ep;
+}
 
-	now = ktime_get_ns();
-	st = &ep->st;
+enum voipq_match voipq_ep_charge(struct voipq_ep *ep, bool from,
+				 const u8 *rtp, u32 len)
+{
+	struct voipq_state *st = &ep->st;
+	u64 now = ktime_get_ns();
+	bool fits;
+
 	spin_lock(&ep->lock);
 	st->packets++;
 	st->bytes += len;
@@ -192,12 +193,9 @@ enum voipq_match voipq_table_match(struct net *net, const struct voipq_pkt *p,
 	fits = voipq_tb_consume(st, &ep->pol, len, now);
 	if (!fits)
 		st->demoted++;
-	if (p->has_rtp)
-		voipq_rtp_update(&st->rtp[from], ep->pol.clock_rate, p->rtp,
-				 now);
+	if (rtp)
+		voipq_rtp_update(&st->rtp[from], ep->pol.clock_rate, rtp, now);
 	spin_unlock(&ep->lock);
-
-	*epp = ep;
 	return fits ? VOIPQ_HIT_VOICE : VOIPQ_HIT_DEMOTED;
 }
 

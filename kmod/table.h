@@ -23,9 +23,7 @@ struct voipq_pkt {
 	struct voipq_key dst;
 	struct voipq_key src;
 	bool has_ports;
-	bool has_rtp;
 	u8 dscp;
-	u8 rtp[12];	/* the fixed RTP header, when has_rtp */
 };
 
 enum voipq_match {
@@ -37,12 +35,20 @@ enum voipq_match {
 struct voipq_ep;
 
 /*
- * Look @p up (destination first, then source) in @net's table. A hit is
- * counted, pays its token bucket and updates its RTP statistics; *@ep is
- * valid until the caller's RCU read section ends.
+ * Look @p up (destination first, then source) in @net's table: the entry,
+ * valid until the caller's RCU read section ends, with *@from set when it
+ * is the packet's source; NULL on a miss. Ports no entry has cost two bit
+ * tests and no hash lookup.
  */
-enum voipq_match voipq_table_match(struct net *net, const struct voipq_pkt *p,
-				   u32 len, struct voipq_ep **ep);
+struct voipq_ep *voipq_table_lookup(struct net *net, const struct voipq_pkt *p,
+				    bool *from);
+/*
+ * A packet of @len bytes hit @ep (its source when @from): counted, paid
+ * from the entry's token bucket, and @rtp (its fixed RTP header, or NULL)
+ * in that direction's statistics. Parsing RTP only here keeps misses cheap.
+ */
+enum voipq_match voipq_ep_charge(struct voipq_ep *ep, bool from,
+				 const u8 *rtp, u32 len);
 /* Whether @net's table holds any endpoint: a miss costs nothing then. */
 bool voipq_table_active(struct net *net);
 /* The packet that hit @ep was dropped (voice band full). */
