@@ -41,12 +41,20 @@ qdisc voipq 10gbit; echo "# pps voipq, empty table: $(pps)"
 in_ns $A vqkctl ep fill 100
 # Rounds alternate the three so that drift in the guest hits all alike;
 # the median of each is reported (TCG's pps swings by a fifth run to run).
+# An empty fq_codel lets packets bypass it (TCQ_F_CAN_BYPASS: straight to
+# the device, no enqueue or dequeue); a shaper cannot, so sch_voipq and
+# HTB run every packet through theirs. The rounds print how many flows
+# fq_codel's enqueue started (new_flow_count, 0: it never ran) of the
+# packets it sent, to tell which case this load was.
 : > /tmp/pps.voipq; : > /tmp/pps.fq; : > /tmp/pps.htb
 for round in 1 2 3 4 5; do
 	qdisc voipq 10gbit; v=$(pps); echo $v >> /tmp/pps.voipq
 	qdisc fq_codel; f=$(pps); echo $f >> /tmp/pps.fq
+	$TC -n $A -s qdisc show dev a0 > /tmp/fq.stats
 	qdisc htb_fq_codel 10gbit; h=$(pps); echo $h >> /tmp/pps.htb
-	echo "# round $round: pps voipq $v fq_codel $f htb+fq_codel $h"
+	echo "# round $round: pps voipq $v fq_codel $f htb+fq_codel $h;" \
+		"fq_codel new_flow_count $(field new_flow_count /tmp/fq.stats)" \
+		"of $(field bytes /tmp/fq.stats) packets"
 done
 median() { sort -n $1 | sed -n 3p; }
 m_voipq=$(median /tmp/pps.voipq); m_fq=$(median /tmp/pps.fq); m_htb=$(median /tmp/pps.htb)
