@@ -721,22 +721,25 @@ static void sweep_idle(struct daemon *d)
  * their BYE goes unseen — until SIP about them is seen again, and go when
  * the datapath has seen them idle for idle_timeout.
  */
-static void calls_path(const struct daemon *d, char *buf, size_t len)
+#define CALLS_PATH_LEN (sizeof(((struct vq_config *)0)->state_file) + \
+			sizeof(".calls"))
+
+static void calls_path(const struct daemon *d, char *buf)
 {
-	snprintf(buf, len, "%s.calls", d->cfg.state_file);
+	snprintf(buf, CALLS_PATH_LEN, "%s.calls", d->cfg.state_file);
 }
 
 /* One JSON object a line, built and freed a flow at a time. */
 static void calls_save(struct daemon *d)
 {
-	char path[sizeof(d->cfg.state_file) + 8], tmp[sizeof(path) + 4];
+	char path[CALLS_PATH_LEN], tmp[CALLS_PATH_LEN + sizeof(".new")];
 	char addr[VQ_ADDRSTRLEN];
 	FILE *f;
 	int err;
 
 	if (!d->flows_dirty || !d->dp)
 		return;
-	calls_path(d, path, sizeof(path));
+	calls_path(d, path);
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	f = fopen(tmp, "we");
 	if (!f)
@@ -834,12 +837,12 @@ static int mark_present(void *arg, const struct vq_endpoint *ep,
 /* Name the flows an earlier voipqd left; forget what the datapath lost. */
 static void calls_load(struct daemon *d)
 {
-	char path[sizeof(d->cfg.state_file) + 8], line[1024];
+	char path[CALLS_PATH_LEN], line[1024];
 	unsigned int n = 0, bad = 0;
 	struct flow_info *f, *next;
 	FILE *in;
 
-	calls_path(d, path, sizeof(path));
+	calls_path(d, path);
 	if (!d->dp || !(in = fopen(path, "re")))
 		return;
 	while (fgets(line, sizeof(line), in) && d->n_flows < d->cfg.max_endpoints) {
@@ -1094,13 +1097,13 @@ static void teardown(struct daemon *d)
 	close_captures(d);
 	vq_ctl_close(d->ctl);
 	if (d->dp && !d->keep_datapath) {
-		char path[sizeof(d->cfg.state_file) + 8];
+		char path[CALLS_PATH_LEN];
 
 		/* Every flow goes out of the datapath with the rest of it. */
 		if (vq_dp_down(d->dp, false, err, sizeof(err)))
 			pr_warn("teardown: %s\n", err);
 		d->dp = NULL;
-		calls_path(d, path, sizeof(path));
+		calls_path(d, path);
 		unlink(path);
 	} else if (d->dp) {
 		d->flows_dirty = true;
