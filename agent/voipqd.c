@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
@@ -54,8 +55,11 @@ struct flow_info {
 	bool adopted;	/* named from the calls file, no dialog tracks it */
 	bool present;	/* (while adopting: the datapath has it) */
 	uint64_t added_ns;
-	struct flow_info *next;
+	LIST_ENTRY(flow_info) link;  /* every flow, newest first */
+	LIST_ENTRY(flow_info) hlink; /* its bucket of the index */
 };
+
+LIST_HEAD(flow_list, flow_info);
 
 struct daemon {
 	struct vq_config cfg;
@@ -71,7 +75,14 @@ struct daemon {
 	bool running, keep_datapath;
 	bool stopping; /* the tracker's last words are not datapath changes */
 	uint64_t started_ns;
-	struct flow_info *flows;
+	/*
+	 * The flows, and an index by endpoint: every endpoint event and
+	 * every datapath entry of the idle sweep finds its flow, so a walk
+	 * of the list would make a sweep quadratic in the calls.
+	 */
+	struct flow_list flows;
+	struct flow_list *flow_index;
+	uint32_t flow_mask;
 	unsigned int n_flows;
 	bool flows_dirty; /* the calls file is behind */
 	uint64_t backend_errors;
@@ -95,10 +106,34 @@ static uint64_t now_ns(void)
 
 /* --- learning → datapath ------------------------------------------------ */
 
+/* The index has a bucket per two endpoints the table can hold, at most 2^22. */
+static int flows_init(struct daemon *d)
+{
+	uint32_t n = 16;
+
+	while (n < d->cfg.max_endpoints / 2 && n < (1u << 22))
+		n <<= 1;
+	LIST_INIT(&d->flows);
+	d->flow_index = calloc(n, sizeof(*d->flow_index));
+	if (!d->flow_index)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		LIST_INIT(&d->flow_index[i]);
+	d->flow_mask = n - 1;
+	return 0;
+}
+
+static struct flow_list *flow_bucket(struct daemon *d, const struct vq_endpoint *ep)
+{
+	return &d->flow_index[vq_endpoint_hash(ep) & d->flow_mask];
+}
+
 static struct flow_info *flow_find(struct daemon *d, const struct vq_endpoint *ep)
 {
-	for (struct flow_info *f = d->flows; f; f = f->next)
-		if (vq_endpoint_eq(&f->mep.ep, &ep[0]))
+	struct flow_info *f;
+
+	LIST_FOREACH(f, flow_bucket(d, ep), hlink)
+		if (vq_endpoint_eq(&f->mep.ep, ep))
 			return f;
 	return NULL;
 }
@@ -115,24 +150,27 @@ static struct flow_info *flow_get(struct daemon *d, const struct vq_endpoint *ep
 		return NULL;
 	f->mep.ep = *ep;
 	f->added_ns = now_ns();
-	f->next = d->flows;
-	d->flows = f;
+	LIST_INSERT_HEAD(&d->flows, f, link);
+	LIST_INSERT_HEAD(flow_bucket(d, ep), f, hlink);
 	d->n_flows++;
 	return f;
 }
 
+static void flow_free(struct daemon *d, struct flow_info *f)
+{
+	LIST_REMOVE(f, link);
+	LIST_REMOVE(f, hlink);
+	free(f);
+	d->n_flows--;
+}
+
 static void flow_forget(struct daemon *d, const struct vq_endpoint *ep)
 {
-	for (struct flow_info **pp = &d->flows; *pp; pp = &(*pp)->next) {
-		if (vq_endpoint_eq(&(*pp)->mep.ep, ep)) {
-			struct flow_info *f = *pp;
+	struct flow_info *f = flow_find(d, ep);
 
-			*pp = f->next;
-			free(f);
-			d->n_flows--;
-			d->flows_dirty = true;
-			return;
-		}
+	if (f) {
+		flow_free(d, f);
+		d->flows_dirty = true;
 	}
 }
 
@@ -334,13 +372,14 @@ static int call_json(void *arg, const struct vq_call_view *v)
  */
 static void adopted_calls_json(struct daemon *d, json_object *calls)
 {
-	for (const struct flow_info *f = d->flows; f; f = f->next) {
-		const struct flow_info *g;
+	const struct flow_info *f, *g;
+
+	LIST_FOREACH(f, &d->flows, link) {
 		json_object *c, *eps;
 
 		if (!f->adopted)
 			continue;
-		for (g = d->flows; g != f; g = g->next)
+		for (g = LIST_FIRST(&d->flows); g != f; g = LIST_NEXT(g, link))
 			if (g->adopted && !strcmp(g->call_id, f->call_id))
 				break;
 		if (g != f)
@@ -352,7 +391,7 @@ static void adopted_calls_json(struct daemon *d, json_object *calls)
 		add_str(c, "to", "");
 		add_str(c, "state", "adopted");
 		add_u64(c, "age_s", (now_ns() - f->added_ns) / NSEC_PER_SEC);
-		for (g = f; g; g = g->next)
+		for (g = f; g; g = LIST_NEXT(g, link))
 			if (g->adopted && !strcmp(g->call_id, f->call_id))
 				call_ep_json(eps, &g->mep);
 		json_object_object_add(c, "endpoints", eps);
@@ -734,6 +773,7 @@ static void calls_save(struct daemon *d)
 {
 	char path[CALLS_PATH_LEN], tmp[CALLS_PATH_LEN + sizeof(".new")];
 	char addr[VQ_ADDRSTRLEN];
+	const struct flow_info *fl;
 	FILE *f;
 	int err;
 
@@ -744,7 +784,7 @@ static void calls_save(struct daemon *d)
 	f = fopen(tmp, "we");
 	if (!f)
 		goto fail;
-	for (const struct flow_info *fl = d->flows; fl; fl = fl->next) {
+	LIST_FOREACH(fl, &d->flows, link) {
 		json_object *o;
 
 		if (fl->is_static)
@@ -861,10 +901,10 @@ static void calls_load(struct daemon *d)
 	}
 	fclose(in);
 	vq_dp_ep_for_each(d->dp, mark_present, d);
-	for (f = d->flows; f; f = next) {
-		next = f->next;
+	for (f = LIST_FIRST(&d->flows); f; f = next) {
+		next = LIST_NEXT(f, link);
 		if (f->adopted && !f->present)
-			flow_forget(d, &f->mep.ep);
+			flow_free(d, f);
 		else if (f->adopted)
 			n++;
 	}
@@ -1048,6 +1088,10 @@ static int setup(struct daemon *d, char *err, size_t errlen)
 	sigset_t mask;
 	int ret;
 
+	if (flows_init(d)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	vq_tracker_cfg_init(&tc);
 	tc.max_calls = d->cfg.max_calls;
 	tc.max_endpoints = d->cfg.max_endpoints;
@@ -1116,9 +1160,11 @@ static void teardown(struct daemon *d)
 	}
 	/* Nothing to program any more: drop the handle first. */
 	vq_tracker_free(d->trk);
-	while ((f = d->flows)) {
-		d->flows = f->next;
-		free(f);
+	if (d->flow_index) {
+		while ((f = LIST_FIRST(&d->flows)))
+			flow_free(d, f);
+		free(d->flow_index);
+		d->flow_index = NULL;
 	}
 	if (d->timerfd >= 0)
 		close(d->timerfd);
