@@ -83,7 +83,7 @@ run() {
 	echo "bulk_bytes=$((b1 - b0)) secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		> "$OUT/bulk-$tag"
 	wait
-	LAB_PIDS=()
+	CHILDREN=()
 } > /dev/null 2>&1
 
 # Unloaded reference path delay.

@@ -26,24 +26,12 @@ CALL_TIMEOUT=30
 
 die() { echo "record: $*" >&2; exit 1; }
 
-# Children still running; a PID leaves the list once reaped, so cleanup
-# can never signal a process that merely reused the number.
-PIDS=()
+# shellcheck source=tests/children.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../children.sh"
 WORK=
-forget() {
-	local keep=() pid
-	for pid in "${PIDS[@]}"; do
-		[ "$pid" = "$1" ] || keep+=("$pid")
-	done
-	PIDS=("${keep[@]}")
-}
 # shellcheck disable=SC2317 # invoked by trap
 cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_children
 	if [ -n "$WORK" ] && [ -z "${KEEP:-}" ]; then
 		rm -rf "$WORK"
 	elif [ -n "$WORK" ]; then
@@ -164,7 +152,7 @@ record() {
 	tcpdump -i lo -n -U --immediate-mode -s 0 -w "$pcap" "$filter" \
 		2>"$WORK/$name.tcpdump.log" &
 	td=$!
-	PIDS+=("$td")
+	CHILDREN+=("$td")
 	wait_for "tcpdump on lo" grep -qs "listening on" "$WORK/$name.tcpdump.log"
 
 	uas_cmd=(sipp -sn uas "${tflag[@]}" -i "$addr" -p "$uas_port"
@@ -177,7 +165,7 @@ record() {
 	(cd "$WORK" && exec timeout $((CALL_TIMEOUT + 5)) "${uas_cmd[@]}") \
 		>"$WORK/$name.uas.log" 2>&1 &
 	uas=$!
-	PIDS+=("$uas")
+	CHILDREN+=("$uas")
 	wait_for "sipp UAS on $addr port $uas_port" listening "$proto" "$uas_port"
 
 	(cd "$WORK/media" && exec timeout $((CALL_TIMEOUT + 5)) "${uac_cmd[@]}") \

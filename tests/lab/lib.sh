@@ -29,8 +29,9 @@ WAN_IP=203.0.113.2
 WAN_GW=203.0.113.1
 LAN_IP6=2001:db8:1::2
 WAN_IP6=2001:db8:3::2
-LAB_PIDS=()
 LAB_CLEANUP=()
+# shellcheck source=tests/children.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../children.sh"
 
 lab_log() { printf '  lab: %s\n' "$*" >&2; }
 lab_skip() { echo "SKIP: $*" >&2; exit $KSFT_SKIP; }
@@ -44,16 +45,13 @@ in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
 lab_bg() {
 	local ns=$1; shift
 	nsenter --net="/run/netns/$ns" "$@" &
-	LAB_PIDS+=($!)
+	CHILDREN+=($!)
 }
 
 lab_cleanup() {
-	local pid fn
+	local fn
 	for fn in "${LAB_CLEANUP[@]}"; do "$fn" || true; done
-	for pid in "${LAB_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_children
 	for ns in "$NS_LAN" "$NS_RTR" "$NS_ISP" "$NS_WAN"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
@@ -162,25 +160,13 @@ kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1"; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# Children we started, by PID; a reaped one leaves the list, so cleanup
-# never signals a number the system has handed to someone else.
-forget() {
-	local keep=() pid
-	for pid in "${LAB_PIDS[@]}"; do
-		[ "$pid" = "$1" ] || keep+=("$pid")
-	done
-	LAB_PIDS=("${keep[@]}")
-}
-# (Quietly: bash reports a child killed by a signal on stderr.)
-reap() { local rc=0; { wait "$1"; } 2>/dev/null || rc=$?; forget "$1"; return $rc; }
-
 # lab_bg_in NS DIR CMD...: start CMD in namespace NS with working
 # directory DIR; remember its PID.
 lab_bg_in() {
 	local ns=$1 dir=$2
 	shift 2
 	(cd "$dir" && exec nsenter --net="/run/netns/$ns" "$@") &
-	LAB_PIDS+=($!)
+	CHILDREN+=($!)
 }
 
 # --- the router masquerades, the provider knows only its address ----------
@@ -274,7 +260,7 @@ voipqd_start() {
 		--set pin_dir="$PIN" --set socket="$SOCK" \
 		--set state_file="$STATE" "$@" >> "$OUT/voipqd.log" 2>&1 &
 	VQD_PID=$!
-	LAB_PIDS+=("$VQD_PID")
+	CHILDREN+=("$VQD_PID")
 	for ((i = 0; i < 100; i++)); do
 		ctl status >/dev/null 2>&1 && return 0
 		kill -0 "$VQD_PID" 2>/dev/null || break
@@ -428,7 +414,7 @@ udp_flood() {
 }
 LAB_FLOODS=()
 lab_flood() {
-	local n0=${#LAB_PIDS[@]}
+	local n0=${#CHILDREN[@]}
 	iperf_server 5202
 	iperf_server 5204
 	iperf_client tcp-up 5202 -P 2
@@ -437,7 +423,7 @@ lab_flood() {
 	iperf_connected tcp-down 4 || lab_fail "the TCP download did not start: $OUT/iperf.tcp-down"
 	udp_flood udp-down 5203 8 -b "${2:-50M}" -R
 	udp_flood udp-up 5201 8 -b "${1:-30M}"
-	LAB_FLOODS=("${LAB_PIDS[@]:n0}")
+	LAB_FLOODS=("${CHILDREN[@]:n0}")
 }
 # lab_flood_stop: end the floods of the last lab_flood, which are made to
 # outlast what they load (FLOOD_T covers a few lost UDP setups), so that a

@@ -198,7 +198,7 @@ check "BYE under flood: flows of $SEEN_CID gone $dt ms after sipp sent BYE (limi
 sipp_wait unseen "$UNSEEN_UAC"
 sipp_wait seen "$SEEN_UAS"
 sipp_wait unseen "$UNSEEN_UAS"
-for pid in "${LAB_PIDS[@]}"; do
+for pid in "${CHILDREN[@]}"; do
 	[ "$pid" = "$VQD_PID" ] || reap "$pid" || true # nothing should be left
 done
 for c in seen unseen; do
