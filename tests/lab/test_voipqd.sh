@@ -265,6 +265,28 @@ check "restart: its packets keep being classified (past $p0 + 25)" \
 	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
 check "restart: and prioritised (none demoted)" \
 	test "$(flow "$WAN_IP" 40002 | jq -r .demoted)" = 0
+
+# SIGHUP during the call: a new shaping percentage reshapes the link and
+# the call's flow stays; a file that does not parse changes nothing.
+link_rate() { in_ns "$NS_RTR" tc class show dev r1 classid 1:1 | grep -o 'rate [^ ]*'; }
+reloaded() { [ "$(grep -c "$1" "$OUT/voipqd.log")" -gt "$2" ]; }
+n=$(grep -c "configuration reloaded" "$OUT/voipqd.log" || true)
+check "reload: before, the uplink is shaped at 95 %" test "$(link_rate)" = "rate 9500Kbit"
+echo "shape_percent = 80" > "$OUT/voipq.conf"
+kill -HUP "$VQD_PID"
+check "reload: SIGHUP is logged as a reload" poll 100 reloaded "configuration reloaded" "$n"
+check "reload: the uplink is shaped at 80 % now" poll 100 eval '[ "$(link_rate)" = "rate 8Mbit" ]'
+p0=$(flow_packets "$WAN_IP" 40002)
+check "reload: the call's flow is still classified (past $p0 + 25)" \
+	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
+n=$(grep -c "shape_percent.*keeping the running configuration" "$OUT/voipqd.log" || true)
+echo "shape_percent = lots" > "$OUT/voipq.conf"
+kill -HUP "$VQD_PID"
+check "reload: a file that does not parse is refused, and says why" \
+	poll 100 reloaded "shape_percent.*keeping the running configuration" "$n"
+check "reload: and the uplink stays at 80 %" test "$(link_rate)" = "rate 8Mbit"
+check "reload: voipqd runs on" kill -0 "$VQD_PID"
+: > "$OUT/voipq.conf"
 pk=$(flow_packets "$WAN_IP" 40002)
 voipqd_stop KILL
 pinged() { in_ns "$NS_LAN" ping -c 3 -i 0.2 -W 2 -q "$WAN_IP" >/dev/null; }
@@ -312,4 +334,4 @@ in_ns "$NS_LAN" ping -c 1 -W 2 -q "$WAN_IP" >/dev/null ||
 
 [ $fail -eq 0 ] || exit 1
 LAB_OK=1
-echo "lab voipqd: ok (learned through NAT, clean under flood, gone on BYE and CANCEL, survives restart and kill -9)"
+echo "lab voipqd: ok (learned through NAT, clean under flood, gone on BYE and CANCEL, survives restart, reload and kill -9)"
