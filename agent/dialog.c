@@ -808,6 +808,9 @@ static void handle(struct vq_tracker *t, const struct vq_sip_msg *m,
 			return;
 		}
 		t->stats.orphans++;
+		if (b->is_request && b->method == VQ_SIP_BYE && t->ops &&
+		    t->ops->orphan_bye)
+			t->ops->orphan_bye(t->ctx, m->call_id, ts_ns);
 		return;
 	}
 	t->current = c;

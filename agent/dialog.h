@@ -81,6 +81,12 @@ struct vq_call_event {
 struct vq_tracker_ops {
 	int (*ep_event)(void *ctx, const struct vq_ep_event *ev);
 	void (*call_event)(void *ctx, const struct vq_call_event *ev);
+	/*
+	 * A BYE that matches no call the tracker holds (counted in orphans;
+	 * calls are told apart by Call-ID and tag): an agent that kept flows
+	 * of calls from before it started can end them. Optional.
+	 */
+	void (*orphan_bye)(void *ctx, const char *call_id, uint64_t ts_ns);
 };
 
 struct vq_tracker_stats {

@@ -232,7 +232,37 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 	return ret;
 }
 
-static const struct vq_tracker_ops tracker_ops = { .ep_event = on_ep_event };
+/*
+ * A BYE for a call the tracker does not hold: when it is a call whose flows
+ * were adopted from before this daemon started, they end with it as a
+ * tracked call's would.
+ */
+static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
+{
+	struct daemon *d = ctx;
+	struct flow_info *f, *next;
+	char buf[VQ_ADDRSTRLEN + 8];
+	int ret;
+
+	(void)ts_ns;
+	for (f = LIST_FIRST(&d->flows); f; f = next) {
+		next = LIST_NEXT(f, link);
+		if (!f->adopted || strcmp(f->call_id, call_id))
+			continue;
+		ret = d->dp ? vq_dp_ep_del(d->dp, &f->mep.ep) : 0;
+		if (ret && ret != -ENOENT)
+			d->backend_errors++;
+		pr_info("flow removed %s (bye, adopted call %s)\n",
+			vq_endpoint_str(&f->mep.ep, buf, sizeof(buf)), call_id);
+		flow_free(d, f);
+		d->flows_dirty = true;
+	}
+}
+
+static const struct vq_tracker_ops tracker_ops = {
+	.ep_event = on_ep_event,
+	.orphan_bye = on_orphan_bye,
+};
 
 static void on_sip(void *ctx, const struct vq_pkt_meta *m, const uint8_t *data,
 		   size_t len)
@@ -756,9 +786,9 @@ static void sweep_idle(struct daemon *d)
  * to. The datapath keeps the flows across a restart or a crash (pinned
  * maps, the kernel's table) but not their calls; this file does, rewritten
  * at most once a second while flows change. A restarted voipqd names the
- * flows it adopts from it. They stay "adopted" — no dialog tracks them, so
- * their BYE goes unseen — until SIP about them is seen again, and go when
- * the datapath has seen them idle for idle_timeout.
+ * flows it adopts from it. They stay "adopted" — no dialog tracks them —
+ * until SIP about them is seen again, and go with their call's BYE
+ * (on_orphan_bye) or when the datapath has seen them idle for idle_timeout.
  */
 #define CALLS_PATH_LEN (sizeof(((struct vq_config *)0)->state_file) + \
 			sizeof(".calls"))

@@ -319,6 +319,34 @@ check "cleanup: and named after its call, though voipqd was killed" \
 # Both probes ran on for seconds after the kill: 50 packets/s each way.
 check "kill -9: the datapath classified on without a daemon (packets $pk -> past $((pk + 100)))" \
 	test "$(jq -r .packets <<<"${far:-null}")" -gt $((pk + 100))
+
+# --- 7: the BYE of an adopted call ------------------------------------------
+# A call learned by a daemon that is then killed: the next one adopts its
+# flows from the calls file and ends them on the call's BYE, which matches
+# no dialog it tracks.
+sipp_uas adopted uas_media.xml 5060 -key rtp_port 40012
+ADOPTED_UAS=$UAS_PID
+sipp_uac adopted uac_media.xml 5060 5060 -key rtp_port 40010
+ADOPTED_UAC=$UAC_PID
+poll 100 has_flow "$WAN_IP" 40012 || lab_fail "adopted BYE: the call was not learned"
+ADOPTED_CID=$(call_id_of "$OUT/adopted.uac.msg")
+poll 100 grep -qF "$ADOPTED_CID" "$STATE.calls" ||
+	lab_fail "adopted BYE: the calls file never named $ADOPTED_CID"
+voipqd_stop KILL
+voipqd_start
+check "adopted BYE: the call's flow is adopted" \
+	test "$(flow "$WAN_IP" 40012 | jq -r .why)" = adopted
+no_adopted_call() { [ -z "$(flow "$WAN_IP" 40012)" ] && [ -z "$(flow "$WAN_IP" 40013)" ]; }
+hangup adopted 5060
+gone=$(gone_at no_adopted_call)
+sipp_wait adopted "$ADOPTED_UAC"
+sipp_wait adopted "$ADOPTED_UAS"
+dt=$(since_sent "$gone" "$OUT/adopted.uac.msg" BYE)
+check "adopted BYE: the call's flows gone $dt ms after sipp sent BYE (limit 1000)" \
+	within "$dt" 1000
+check "adopted BYE: another adopted call's flow stays" has_flow "$WAN_IP" 40002
+check "adopted BYE: the log says why" \
+	grep -q "flow removed .*(bye, adopted call $ADOPTED_CID)" "$OUT/voipqd.log"
 voipqd_stop TERM
 check "cleanup: pins removed" test ! -e "$PIN"
 check "cleanup: state file removed" test ! -e "$STATE"
@@ -334,4 +362,4 @@ in_ns "$NS_LAN" ping -c 1 -W 2 -q "$WAN_IP" >/dev/null ||
 
 [ $fail -eq 0 ] || exit 1
 LAB_OK=1
-echo "lab voipqd: ok (learned through NAT, clean under flood, gone on BYE and CANCEL, survives restart, reload and kill -9)"
+echo "lab voipqd: ok (learned through NAT, clean under flood, gone on BYE and CANCEL, survives restart, reload and kill -9, adopted calls end on BYE)"

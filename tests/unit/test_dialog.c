@@ -14,6 +14,8 @@
  *   === state confirmed       state of the most recently created call
  *   === expire 40             run expiry at t = 40 s
  *   === stat invalid 1        a tracker counter has this value
+ *   === orphan-bye CALL-ID    the latest BYE for a call the tracker does
+ *                             not hold had this Call-ID ("-": none yet)
  */
 #include <check.h>
 #include <dirent.h>
@@ -33,6 +35,7 @@ struct scenario {
 	char last_state[16];
 	unsigned int lineno;
 	unsigned int events;
+	char orphan_bye[128];
 };
 
 static void on_call(void *ctx, const struct vq_call_event *ev)
@@ -52,9 +55,18 @@ static int on_ep(void *ctx, const struct vq_ep_event *ev)
 	return 0;
 }
 
+static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
+{
+	struct scenario *sc = ctx;
+
+	(void)ts_ns;
+	snprintf(sc->orphan_bye, sizeof(sc->orphan_bye), "%s", call_id);
+}
+
 static const struct vq_tracker_ops ops = {
 	.ep_event = on_ep,
 	.call_event = on_call,
+	.orphan_bye = on_orphan_bye,
 };
 
 static int collect(void *arg, const struct vq_media_ep *mep, unsigned int refs)
@@ -260,6 +272,14 @@ static void run_scenario(const char *path, const char *name)
 			ck_assert_msg(!strcmp(sc.last_state, line + 10),
 				      "%s:%u: state %s, want %s", name,
 				      sc.lineno, sc.last_state, line + 10);
+		} else if (!strncmp(line, "=== orphan-bye ", 15)) {
+			const char *want_id = line + 15;
+
+			line[strcspn(line, "\n")] = '\0';
+			ck_assert_msg(!strcmp(sc.orphan_bye[0] ? sc.orphan_bye : "-",
+					      want_id),
+				      "%s:%u: orphan BYE for '%s', want '%s'", name,
+				      sc.lineno, sc.orphan_bye, want_id);
 		} else if (!strncmp(line, "=== expire ", 11)) {
 			t = strtod(line + 11, NULL);
 			vq_tracker_expire(sc.t, (uint64_t)(t * 1e9));
