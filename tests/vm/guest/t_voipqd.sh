@@ -6,6 +6,7 @@
 # the call's endpoints in `voipqctl flows --json` with the kernel's
 # statistics; the learned voice served first under a flood while an
 # unlearned stream at the same rate suffers; BYE removes the endpoints;
+# SIGHUP reshapes under a call and refuses a file that does not parse;
 # --keep-datapath leaves the qdiscs and the table, a restarted voipqd
 # adopts them and expires what no call owns; SIGTERM removes everything.
 # Then `auto`: bpf where the guest can run it (both kernels can, as root),
@@ -168,6 +169,32 @@ else
 	not_ok "BYE: the call's flows are gone ($(flows))"
 fi
 expect "BYE: gone from the kernel's table" "^count 0" in_ns $RT vqkctl ep dump
+
+# --- SIGHUP during a call: reshape, keep the flows; a bad file changes nothing
+call c1r 4040 4042
+poll 150 has_flow 10.1.0.2 4040 && ok "reload: a call to reload under" ||
+	not_ok "reload: a call to reload under ($(flows))"
+mkdir -p /etc/voipq
+echo "shape_percent = 80" > /etc/voipq/voipq.conf
+kill -HUP $VQD
+poll 50 grep -q "configuration reloaded" $VLOG && ok "reload: SIGHUP is logged" ||
+	not_ok "reload: SIGHUP is logged"
+expect "reload: sch_voipq on the WAN at 80% of the uplink (800000 B/s)" \
+	"rate 800000 share 30 " in_ns $RT vqkctl qdisc show wan0
+expect "reload: the call's endpoint stays in the kernel's table" "10.1.0.2:4040 " \
+	in_ns $RT vqkctl ep dump
+expect "reload: and in flows, still the call's" '"why":"sip"' flow 10.1.0.2 4040
+echo "shape_percent = lots" > /etc/voipq/voipq.conf
+kill -HUP $VQD
+poll 50 grep -q "shape_percent.*keeping the running configuration" $VLOG &&
+	ok "reload: a file that does not parse is refused, and the log says why" ||
+	not_ok "reload: a file that does not parse is refused ($(tail -2 $VLOG))"
+expect "reload: the WAN stays at 80%" "rate 800000 share 30 " in_ns $RT vqkctl qdisc show wan0
+run "reload: voipqd runs on" kill -0 $VQD
+rm -f /etc/voipq/voipq.conf
+run "reload: the call hangs up" hangup c1r
+poll 30 no_flow 10.1.0.2 4040 && ok "reload: BYE still removes the call's flows" ||
+	not_ok "reload: BYE still removes the call's flows ($(flows))"
 
 # --- --keep-datapath, restart adoption, idle expiry, SIGTERM ---------------
 run "voipqd stops" vqd_stop
