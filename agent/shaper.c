@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1033,19 +1034,18 @@ static int redirect_delete(struct vq_nl *nl, int ifindex)
  */
 static int redirect_add(struct vq_nl *nl, int ifindex, int to)
 {
-	struct {
-		struct tc_u32_sel sel;
-		struct tc_u32_key key;
-	} s;
+	/* The selector with its one key in keys[], as the kernel reads it. */
+	const struct tc_u32_sel sel = { .nkeys = 1, .flags = TC_U32_TERMINAL };
+	const struct tc_u32_key key = { 0 };
+	char s[offsetof(struct tc_u32_sel, keys) + sizeof(key)];
 	struct tc_mirred m;
 	char buf[VQ_NL_REQLEN];
 	struct nlattr *opts, *acts, *act, *aopts;
 	struct nlmsghdr *nlh;
 	struct tcmsg *tcm;
 
-	memset(&s, 0, sizeof(s));
-	s.sel.nkeys = 1;
-	s.sel.flags = TC_U32_TERMINAL;
+	memcpy(s, &sel, offsetof(struct tc_u32_sel, keys));
+	memcpy(s + offsetof(struct tc_u32_sel, keys), &key, sizeof(key));
 	memset(&m, 0, sizeof(m));
 	m.action = TC_ACT_STOLEN;
 	m.eaction = TCA_EGRESS_REDIR;
@@ -1057,7 +1057,7 @@ static int redirect_add(struct vq_nl *nl, int ifindex, int to)
 	tcm->tcm_info = TC_H_MAKE((uint32_t)VQ_SHAPER_REDIRECT_PRIO << 16,
 				  htons(ETH_P_ALL));
 	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
-	mnl_attr_put(nlh, TCA_U32_SEL, sizeof(s), &s);
+	mnl_attr_put(nlh, TCA_U32_SEL, sizeof(s), s);
 	acts = mnl_attr_nest_start(nlh, TCA_U32_ACT);
 	act = mnl_attr_nest_start(nlh, 1); /* action order */
 	mnl_attr_put_strz(nlh, TCA_ACT_KIND, "mirred");
