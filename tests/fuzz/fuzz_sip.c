@@ -21,7 +21,18 @@ static int on_ep(void *ctx, const struct vq_ep_event *ev)
 	return 0;
 }
 
-static const struct vq_tracker_ops ops = { .ep_event = on_ep };
+static size_t orphan_byes;
+
+/* Reads the Call-ID to its end, so ASan sees a pointer that outlived it. */
+static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
+{
+	orphan_byes += strlen(call_id);
+}
+
+static const struct vq_tracker_ops ops = {
+	.ep_event = on_ep,
+	.orphan_bye = on_orphan_bye,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
