@@ -56,8 +56,8 @@ in_ns "$NS_LAN" sipp -sf "$HERE/sipp/uac_hold.xml" -i "$LAN_IP" -p 5061 \
 	-mp 20000 "$WAN_IP:5060" \
 	> "$OUT/uac.log" 2>&1 &
 UAC=$!
-CHILDREN+=($UAC)
-peak=0 setup_cpu= active_peak=0
+CHILDREN+=("$UAC")
+peak=0 setup_cpu="" active_peak=0
 for _ in $(seq 240); do
 	r=$(rss_kb)
 	[ "$r" -gt "$peak" ] && peak=$r

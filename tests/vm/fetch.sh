@@ -44,7 +44,7 @@ kbuild=$(dep_of "$hdr" linux-kbuild-)
 unsigned=$(dep_of "$img" "linux-image-$kver-unsigned" || true)
 
 dl=$vm/$kver/debs
-rm -rf "$vm/$kver"
+rm -rf "${vm:?}/${kver:?}"
 mkdir -p "$dl" "$root"
 echo "fetch: $img $hdr $common $kbuild $unsigned" >&2
 (cd "$dl" && apt-get download -qq -o APT::Sandbox::User=root $img $hdr $common $kbuild $unsigned >&2)
