@@ -138,14 +138,11 @@ static struct flow_info *flow_find(struct daemon *d, const struct vq_endpoint *e
 	return NULL;
 }
 
-/* The flow of @ep, made when there is none (NULL: out of memory). */
-static struct flow_info *flow_get(struct daemon *d, const struct vq_endpoint *ep)
+/* A new flow of @ep, which has none yet (NULL: out of memory). */
+static struct flow_info *flow_new(struct daemon *d, const struct vq_endpoint *ep)
 {
-	struct flow_info *f = flow_find(d, ep);
+	struct flow_info *f = calloc(1, sizeof(*f));
 
-	if (f)
-		return f;
-	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->mep.ep = *ep;
@@ -192,18 +189,22 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 {
 	struct daemon *d = ctx;
 	const struct vq_media_ep *mep = ev->mep;
-	struct flow_info *f = flow_find(d, &mep->ep);
+	struct flow_info *f;
 	char buf[VQ_ADDRSTRLEN + 8];
 	int ret = 0;
 
 	if (d->stopping)
 		return 0;
+	f = flow_find(d, &mep->ep);
 	if (ev->type == VQ_EP_REMOVED) {
 		if (f && f->is_static)
 			return 0; /* a static rule outlives the call */
 		if (d->dp)
 			ret = vq_dp_ep_del(d->dp, &mep->ep);
-		flow_forget(d, &mep->ep);
+		if (f) {
+			flow_free(d, f);
+			d->flows_dirty = true;
+		}
 		pr_info("flow removed %s (%s, call %s)\n",
 			vq_endpoint_str(&mep->ep, buf, sizeof(buf)), ev->reason,
 			ev->dialog.call_id);
@@ -215,8 +216,7 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 		if (!ret && ev->type == VQ_EP_ADDED)
 			learn_sample(d, ev->ts_ns);
 	}
-	f = flow_get(d, &mep->ep);
-	if (!f)
+	if (!f && !(f = flow_new(d, &mep->ep)))
 		return -ENOMEM;
 	if (!f->is_static) {
 		f->mep = *mep;
@@ -607,7 +607,7 @@ static json_object *do_rule(struct daemon *d, json_object *req, bool add)
 
 		ret = vq_dp_ep_add(d->dp, &ep, &none, VQ_MEDIA_AUDIO, true,
 				   VOIPQ_EP_STATIC, 0);
-		if (!ret && (f = flow_get(d, &ep))) {
+		if (!ret && ((f = flow_find(d, &ep)) || (f = flow_new(d, &ep)))) {
 			f->is_static = true;
 			f->adopted = false;
 			snprintf(f->call_id, sizeof(f->call_id), "static");
@@ -882,7 +882,7 @@ static int calls_load_one(struct daemon *d, json_object *o)
 	ep.proto = (uint8_t)proto;
 	if (flow_find(d, &ep))
 		return 0;
-	f = flow_get(d, &ep);
+	f = flow_new(d, &ep);
 	if (!f)
 		return -ENOMEM;
 	f->adopted = true;
