@@ -77,32 +77,14 @@ bool vq_prefix_is_host(const struct vq_prefix *p)
 	return p->len == vq_prefix_full(p->ep.family);
 }
 
-/* Whether any bit past the first @len of @addr (@n bytes) is set. */
-static bool host_bits_set(const uint8_t *addr, unsigned int n,
-			  unsigned int len)
+/* @p with every address bit past its length cleared: its network. */
+static void prefix_clear_host_bits(struct vq_prefix *p)
 {
-	for (unsigned int i = len / 8; i < n; i++) {
-		uint8_t mask = i == len / 8 ? 0xff >> (len % 8) : 0xff;
-
-		if (addr[i] & mask)
-			return true;
-	}
-	return false;
-}
-
-/* "host bits set" message: @p with the host bits cleared. */
-static void host_bits_msg(const struct vq_prefix *p, const char *s, char *err,
-			  size_t errlen)
-{
-	struct vq_prefix net = *p;
-	char buf[VQ_PREFIXSTRLEN];
 	unsigned int n = vq_prefix_full(p->ep.family) / 8;
 
 	for (unsigned int i = p->len / 8; i < n; i++)
-		net.ep.addr[i] &= i == p->len / 8 ?
-				  (uint8_t)~(0xff >> (p->len % 8)) : 0;
-	snprintf(err, errlen, "%s has host bits set: the prefix is %s", s,
-		 vq_prefix_addr_str(&net, buf, sizeof(buf)));
+		p->ep.addr[i] &= i == p->len / 8 ?
+				 (uint8_t)~(0xff >> (p->len % 8)) : 0;
 }
 
 int vq_prefix_parse(struct vq_prefix *p, const char *s, char *err,
@@ -110,7 +92,7 @@ int vq_prefix_parse(struct vq_prefix *p, const char *s, char *err,
 {
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	struct vq_prefix r = { .ep = p->ep };
+	struct vq_prefix r = { .ep = p->ep }, net;
 	char addr[INET6_ADDRSTRLEN + 1], *end;
 	unsigned long len;
 	unsigned int full;
@@ -139,8 +121,13 @@ int vq_prefix_parse(struct vq_prefix *p, const char *s, char *err,
 		}
 	}
 	r.len = (uint8_t)len;
-	if (host_bits_set(r.ep.addr, full / 8, r.len)) {
-		host_bits_msg(&r, s, err, errlen);
+	net = r;
+	prefix_clear_host_bits(&net);
+	if (memcmp(net.ep.addr, r.ep.addr, sizeof(r.ep.addr))) {
+		char buf[VQ_PREFIXSTRLEN];
+
+		snprintf(err, errlen, "%s has host bits set: the prefix is %s",
+			 s, vq_prefix_addr_str(&net, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	*p = r;
