@@ -420,17 +420,16 @@ static void dir_pair(char *buf, size_t len, json_object *to, json_object *from,
 /* A flow's address, with its prefix length when it is a prefix rule. */
 static const char *flow_addr(json_object *f, char *buf, size_t len)
 {
-	const char *a = jstr(f, "addr");
-	int64_t full = strchr(a, ':') ? 128 : 32, plen = full;
+	struct vq_prefix p = { 0 };
 	json_object *v;
 
-	if (json_object_object_get_ex(f, "prefix_len", &v))
-		plen = json_object_get_int64(v);
-	if (plen < full)
-		snprintf(buf, len, "%s/%d", a, (int)plen);
-	else
-		snprintf(buf, len, "%s", a);
-	return buf;
+	if (vq_addr_parse(&p.ep, jstr(f, "addr")))
+		return jstr(f, "addr");
+	p.len = (uint8_t)vq_prefix_full(p.ep.family);
+	if (json_object_object_get_ex(f, "prefix_len", &v) &&
+	    json_object_get_int64(v) >= 0 && json_object_get_int64(v) < p.len)
+		p.len = (uint8_t)json_object_get_int64(v);
+	return vq_prefix_addr_str(&p, buf, len);
 }
 
 /* One direction's RTP figures, in JSON only. */
