@@ -23,6 +23,7 @@ void vq_config_defaults(struct vq_config *c)
 	c->downstream = VQ_DOWN_IFB;
 	c->backend = VQ_BACKEND_AUTO;
 	c->dscp_ef = true;
+	c->sip_priority = true;
 	c->sip_ports[c->n_sip_ports++] = 5060;
 	c->tls_ports[c->n_tls_ports++] = 5061;
 	c->max_calls = 4096;
@@ -181,6 +182,9 @@ int vq_config_set(struct vq_config *c, const char *key, const char *v,
 	} else if (!strcmp(key, "dscp_ef")) {
 		want = "yes or no";
 		ret = parse_bool(v, &c->dscp_ef);
+	} else if (!strcmp(key, "sip_priority")) {
+		want = "yes or no";
+		ret = parse_bool(v, &c->sip_priority);
 	} else if (!strcmp(key, "sip_ports") || !strcmp(key, "tls_ports")) {
 		want = "1 to 16 ports separated by commas, e.g. 5060,5080";
 		ret = key[0] == 's' ? parse_ports(v, c->sip_ports, &c->n_sip_ports)
@@ -361,6 +365,7 @@ void vq_config_print(const struct vq_config *c, FILE *f)
 	fprintf(f, "downstream = %s\n", vq_down_mode_name(c->downstream));
 	fprintf(f, "backend = %s\n", vq_backend_str(c->backend));
 	fprintf(f, "dscp_ef = %s\n", c->dscp_ef ? "yes" : "no");
+	fprintf(f, "sip_priority = %s\n", c->sip_priority ? "yes" : "no");
 	print_ports(f, "sip_ports", c->sip_ports, c->n_sip_ports);
 	print_ports(f, "tls_ports", c->tls_ports, c->n_tls_ports);
 	fprintf(f, "max_calls = %u\n", c->max_calls);

@@ -38,6 +38,7 @@ struct vq_config {
 	uint8_t downstream;         /* enum vq_down_mode (shaper.h) */
 	uint8_t backend;            /* enum vq_backend_kind */
 	bool dscp_ef;               /* rewrite upstream voice to EF */
+	bool sip_priority;          /* prioritise calls' SIP over UDP too */
 	uint16_t sip_ports[VQ_MAX_SIP_PORTS];
 	unsigned int n_sip_ports;
 	uint16_t tls_ports[VQ_MAX_SIP_PORTS];

@@ -423,6 +423,25 @@ static int kmod_said(struct vq_dp *dp, int ret)
 	return ret;
 }
 
+/* Program @ep with @pol on whichever backend runs. */
+static int dp_ep_set(struct vq_dp *dp, const struct vq_endpoint *ep,
+		     const struct vq_bpf_policy *pol)
+{
+	if (dp->backend == VQ_BACKEND_KMOD) {
+		struct vq_kmod_policy kp = {
+			.rate_bps = pol->rate_bps,
+			.burst = pol->burst,
+			.clock_rate = pol->clock_rate,
+			.flags = pol->flags,
+			.idle_ms = dp->idle_ms,
+			.cookie = pol->cookie,
+		};
+
+		return kmod_said(dp, vq_kmod_ep_set(dp->kmod, ep, &kp, false));
+	}
+	return vq_bpf_ep_set(dp->bpf, ep, pol);
+}
+
 int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 		 const struct vq_codec *codec, uint8_t media, bool upstream_ef,
 		 uint32_t flags, uint64_t cookie)
@@ -430,19 +449,20 @@ int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 	struct vq_bpf_policy pol = dp_policy(dp, codec, media, upstream_ef,
 					     flags, cookie);
 
-	if (dp->backend == VQ_BACKEND_KMOD) {
-		struct vq_kmod_policy kp = {
-			.rate_bps = pol.rate_bps,
-			.burst = pol.burst,
-			.clock_rate = pol.clock_rate,
-			.flags = pol.flags,
-			.idle_ms = dp->idle_ms,
-			.cookie = pol.cookie,
-		};
+	return dp_ep_set(dp, ep, &pol);
+}
 
-		return kmod_said(dp, vq_kmod_ep_set(dp->kmod, ep, &kp, false));
-	}
-	return vq_bpf_ep_set(dp->bpf, ep, &pol);
+int vq_dp_sig_add(struct vq_dp *dp, const struct vq_endpoint *ep,
+		  uint64_t cookie)
+{
+	struct vq_bpf_policy pol = {
+		.rate_bps = VQ_DP_SIG_RATE,
+		.burst = VQ_DP_SIG_BURST,
+		.clock_rate = 8000,
+		.cookie = cookie,
+	};
+
+	return dp_ep_set(dp, ep, &pol);
 }
 
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep)

@@ -83,6 +83,15 @@ int vq_dp_down(struct vq_dp *dp, bool keep, char *err, size_t errlen);
 int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 		 const struct vq_codec *codec, uint8_t media, bool upstream_ef,
 		 uint32_t flags, uint64_t cookie);
+/*
+ * Program a SIP signalling endpoint: no EF, and a budget of its own that
+ * carries a call's messages and their retransmissions (an INVITE with SDP
+ * is one or two kilobytes) but not a flood that forged SIP pointed there.
+ */
+#define VQ_DP_SIG_RATE	8000	/* bytes/s: 64 kbit/s */
+#define VQ_DP_SIG_BURST	16384	/* bytes */
+int vq_dp_sig_add(struct vq_dp *dp, const struct vq_endpoint *ep,
+		  uint64_t cookie);
 /* 0, or -ENOENT when the endpoint is not there. */
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep);
 /*

@@ -25,7 +25,15 @@ struct vq_epset {
 
 const char *vq_ep_kind_str(uint8_t kind)
 {
-	return kind == VQ_EP_RTCP ? "rtcp" : "rtp";
+	return kind == VQ_EP_RTCP ? "rtcp" : kind == VQ_EP_SIP ? "sip" : "rtp";
+}
+
+int vq_ep_kind_parse(const char *s)
+{
+	for (int k = VQ_EP_RTP; s && k <= VQ_EP_SIP; k++)
+		if (!strcmp(s, vq_ep_kind_str((uint8_t)k)))
+			return k;
+	return -1;
 }
 
 const char *vq_ep_side_str(uint8_t side)

@@ -19,6 +19,7 @@
 enum vq_ep_kind {
 	VQ_EP_RTP,
 	VQ_EP_RTCP,
+	VQ_EP_SIP, /* a call's signalling path (voipqd), not SDP media */
 };
 
 enum vq_ep_side {
@@ -97,6 +98,8 @@ int vq_epset_for_each(const struct vq_epset *s,
 		      void *arg);
 
 const char *vq_ep_kind_str(uint8_t kind);
+/* enum vq_ep_kind from its name; -1 for anything else (NULL too). */
+int vq_ep_kind_parse(const char *s);
 const char *vq_ep_side_str(uint8_t side);
 const char *vq_ep_event_str(uint8_t type);
 

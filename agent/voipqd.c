@@ -41,6 +41,7 @@
 #define MAX_IFS (1 + VQ_MAX_LAN)
 #define NSEC_PER_SEC 1000000000ull
 #define LEARN_SAMPLES 4096 /* the learning-latency reservoir: the latest ones */
+#define MAX_SIG_FLOWS 32   /* SIP signalling endpoints (sig_learn) */
 
 struct iface {
 	char name[IF_NAMESIZE];
@@ -84,6 +85,9 @@ struct daemon {
 	struct flow_list *flow_index;
 	uint32_t flow_mask;
 	unsigned int n_flows;
+	unsigned int n_sig;    /* of them, SIP signalling (at most MAX_SIG_FLOWS) */
+	uint64_t sig_refused;  /* signalling endpoints past MAX_SIG_FLOWS */
+	const struct vq_pkt_meta *sip_pkt; /* the SIP message being tracked */
 	bool flows_dirty; /* the calls file is behind */
 	uint64_t backend_errors;
 	/*
@@ -153,8 +157,20 @@ static struct flow_info *flow_new(struct daemon *d, const struct vq_endpoint *ep
 	return f;
 }
 
+/* Every kind change goes through here: n_sig counts the signalling flows. */
+static void flow_set_kind(struct daemon *d, struct flow_info *f, uint8_t kind)
+{
+	if (f->mep.kind == VQ_EP_SIP)
+		d->n_sig--;
+	if (kind == VQ_EP_SIP)
+		d->n_sig++;
+	f->mep.kind = kind;
+}
+
 static void flow_free(struct daemon *d, struct flow_info *f)
 {
+	if (f->mep.kind == VQ_EP_SIP)
+		d->n_sig--;
 	LIST_REMOVE(f, link);
 	LIST_REMOVE(f, hlink);
 	free(f);
@@ -219,6 +235,7 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 	if (!f && !(f = flow_new(d, &mep->ep)))
 		return -ENOMEM;
 	if (!f->is_static) {
+		flow_set_kind(d, f, mep->kind); /* SIP's budget was replaced */
 		f->mep = *mep;
 		snprintf(f->call_id, sizeof(f->call_id), "%s", ev->dialog.call_id);
 		f->adopted = false;
@@ -259,8 +276,94 @@ static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
 	}
 }
 
+/*
+ * SIP signalling. A call's messages cross the same saturated link as its
+ * media: an INVITE, its answer or the BYE that waits behind bulk data (or
+ * is lost to it and retransmitted 0.5 s later) makes the phone ring late
+ * or the call hang up late. So the UDP endpoints a call's SIP travels
+ * between — the phone's and its proxy's, as first captured — are
+ * prioritised too, with a budget of their own (VQ_DP_SIG_RATE) and no EF.
+ *
+ * They belong to no one call (one proxy carries them all): they stay while
+ * any call is live and go when the datapath has seen them idle for
+ * idle_timeout after that (sweep_one). Only messages the tracker took into
+ * a call teach them, at most MAX_SIG_FLOWS of them. SIP over TCP and TLS is
+ * not classified: the datapath matches UDP.
+ */
+static void sig_learn(struct daemon *d, const struct vq_endpoint *ep)
+{
+	char buf[VQ_ADDRSTRLEN + 8];
+	struct flow_info *f;
+	int ret;
+
+	if (!d->dp || d->stopping || !d->cfg.sip_priority ||
+	    ep->proto != IPPROTO_UDP)
+		return;
+	f = flow_find(d, ep);
+	if (f) {
+		/* Media or a rule there already has its own budget. */
+		if (f->mep.kind == VQ_EP_SIP && f->adopted) {
+			f->adopted = false;
+			d->flows_dirty = true;
+		}
+		return;
+	}
+	if (d->n_sig >= MAX_SIG_FLOWS) {
+		if (!d->sig_refused++)
+			pr_warn("%u SIP signalling endpoints are prioritised, the "
+				"most there can be: %s is not (its calls' media "
+				"still are)\n", MAX_SIG_FLOWS,
+				vq_endpoint_str(ep, buf, sizeof(buf)));
+		return;
+	}
+	ret = vq_dp_sig_add(d->dp, ep, 0);
+	if (ret) {
+		d->backend_errors++;
+		return;
+	}
+	f = flow_new(d, ep);
+	if (!f)
+		return;
+	flow_set_kind(d, f, VQ_EP_SIP);
+	d->flows_dirty = true;
+	pr_info("flow added %s (sip signalling)\n",
+		vq_endpoint_str(ep, buf, sizeof(buf)));
+}
+
+/* sip_priority turned off: the signalling endpoints go. */
+static void sig_forget_all(struct daemon *d)
+{
+	struct flow_info *f, *next;
+	char buf[VQ_ADDRSTRLEN + 8];
+	int ret;
+
+	for (f = LIST_FIRST(&d->flows); f; f = next) {
+		next = LIST_NEXT(f, link);
+		if (f->mep.kind != VQ_EP_SIP || f->is_static)
+			continue;
+		ret = d->dp ? vq_dp_ep_del(d->dp, &f->mep.ep) : 0;
+		if (ret && ret != -ENOENT)
+			d->backend_errors++;
+		pr_info("flow removed %s (sip_priority = no)\n",
+			vq_endpoint_str(&f->mep.ep, buf, sizeof(buf)));
+		flow_free(d, f);
+		d->flows_dirty = true;
+	}
+}
+
+static void on_call_event(void *ctx, const struct vq_call_event *ev)
+{
+	struct daemon *d = ctx;
+
+	if (d->sip_pkt && (ev->type == VQ_CALL_NEW || ev->type == VQ_CALL_MSG)) {
+		sig_learn(d, &d->sip_pkt->src);
+		sig_learn(d, &d->sip_pkt->dst);
+	}
+}
+
 static const struct vq_tracker_ops tracker_ops = {
 	.ep_event = on_ep_event,
+	.call_event = on_call_event,
 	.orphan_bye = on_orphan_bye,
 };
 
@@ -271,7 +374,9 @@ static void on_sip(void *ctx, const struct vq_pkt_meta *m, const uint8_t *data,
 
 	if (vq_dedup_seen(&d->dedup, data, len, m->ts_ns))
 		return;
+	d->sip_pkt = m;
 	vq_tracker_input(d->trk, data, len, m->ts_ns);
+	d->sip_pkt = NULL;
 }
 
 static const struct vq_pkt_ops pkt_ops = { .sip = on_sip };
@@ -360,6 +465,8 @@ static json_object *view_status(struct daemon *d)
 	add_u64(c, "learned", es->added);
 	add_u64(c, "evicted", ts->calls_evicted);
 	add_u64(c, "endpoints_refused", es->full);
+	add_u64(c, "sip_flows", d->n_sig);
+	add_u64(c, "sip_flows_refused", d->sig_refused);
 	add_u64(c, "demoted", bs.demoted);
 	add_u64(c, "prioritised", bs.hits - bs.demoted);
 	add_u64(c, "backend_errors", d->backend_errors);
@@ -485,6 +592,7 @@ static int flow_add(struct flows_arg *fa, const struct vq_prefix *p,
 	add_str(o, "proto", ep->proto == 6 ? "tcp" : "udp");
 	add_str(o, "call_id", f ? f->call_id : v->flags & VOIPQ_EP_STATIC ? "static" : "");
 	add_str(o, "codec", codec);
+	add_str(o, "kind", f && !f->is_static ? vq_ep_kind_str(f->mep.kind) : "");
 	add_str(o, "why", v->flags & VOIPQ_EP_STATIC ? "static" :
 			  f && !f->adopted ? "sip" : "adopted");
 	add_u64(o, "packets", v->packets);
@@ -608,6 +716,7 @@ static json_object *do_rule(struct daemon *d, json_object *req, bool add)
 		ret = vq_dp_ep_add(d->dp, &ep, &none, VQ_MEDIA_AUDIO, true,
 				   VOIPQ_EP_STATIC, 0);
 		if (!ret && ((f = flow_find(d, &ep)) || (f = flow_new(d, &ep)))) {
+			flow_set_kind(d, f, VQ_EP_RTP); /* a signalling one is replaced */
 			f->is_static = true;
 			f->adopted = false;
 			snprintf(f->call_id, sizeof(f->call_id), "static");
@@ -753,9 +862,18 @@ static int sweep_one(void *arg, const struct vq_endpoint *ep,
 	uint64_t ref = v->last_seen_ns ? v->last_seen_ns : 0;
 	const struct flow_info *f = flow_find(s->d, ep);
 
-	/* An adopted flow has a name but no dialog to end it: idle ends it. */
-	if ((v->flags & VOIPQ_EP_STATIC) || (f && !f->adopted))
+	if (v->flags & VOIPQ_EP_STATIC)
 		return 0;
+	/*
+	 * Signalling serves every call: it stays while any is live. An
+	 * adopted flow has a name but no dialog to end it: idle ends it.
+	 */
+	if (f && f->mep.kind == VQ_EP_SIP) {
+		if (vq_tracker_stats(s->d->trk)->calls_active)
+			return 0;
+	} else if (f && !f->adopted) {
+		return 0; /* a call owns it */
+	}
 	/* Never seen: count idleness from when this daemon started. */
 	if (!ref && s->now - started_mono < idle)
 		return 0;
@@ -868,7 +986,7 @@ static int calls_load_one(struct daemon *d, json_object *o)
 {
 	const char *addr = json_str(o, "addr"), *cid = json_str(o, "call_id");
 	const char *codec = json_str(o, "codec");
-	int kind = one_of(json_str(o, "kind"), "rtp", "rtcp");
+	int kind = vq_ep_kind_parse(json_str(o, "kind"));
 	int side = one_of(json_str(o, "side"), "offer", "answer");
 	int64_t port = json_int(o, "port"), proto = json_int(o, "proto");
 	struct vq_endpoint ep = { 0 };
@@ -886,7 +1004,7 @@ static int calls_load_one(struct daemon *d, json_object *o)
 	if (!f)
 		return -ENOMEM;
 	f->adopted = true;
-	f->mep.kind = kind ? VQ_EP_RTCP : VQ_EP_RTP;
+	flow_set_kind(d, f, (uint8_t)kind);
 	f->mep.side = side ? VQ_SIDE_ANSWER : VQ_SIDE_OFFER;
 	snprintf(f->mep.codec.name, sizeof(f->mep.codec.name), "%s", codec);
 	snprintf(f->call_id, sizeof(f->call_id), "%s", cid);
@@ -1034,6 +1152,8 @@ static void reload(struct daemon *d)
 		}
 	}
 	d->cfg = c;
+	if (!d->cfg.sip_priority)
+		sig_forget_all(d);
 	log_to(&d->cfg);
 	pr_info("configuration reloaded\n");
 }

@@ -245,7 +245,9 @@ flow() {
 		'.flows[] | select(.addr == $a and .port == $p)'
 }
 flow_packets() { flow "$1" "$2" | jq -r '.packets // 0' | head -1; }
-n_flows() { flows | jq '.flows | length'; }
+# Media flows: a call's SIP signalling endpoints (kind sip) serve every
+# call and outlive each one.
+n_flows() { flows | jq '[.flows[] | select(.kind != "sip")] | length'; }
 has_flow() { [ -n "$(flow "$1" "$2")" ]; }
 no_flows() { [ "$(n_flows)" -eq 0 ]; }
 grows() { [ "$(flow_packets "$1" "$2")" -gt "$3" ] 2>/dev/null; }

@@ -14,7 +14,10 @@
 #     flows` (the far end's with that Call-ID), packet counters growing,
 #     the RTP sent to the far end and the echo it sends back each with its
 #     own sane loss and jitter;
-#  2. BYE: the call's flows are gone within 1 s;
+#     the UDP endpoints its SIP travels between are prioritised too (kind
+#     sip), and their messages counted;
+#  2. BYE: the call's media flows are gone within 1 s; its signalling
+#     endpoint stays (it serves the next call) and counted the BYE;
 #  3. a call cancelled while ringing: the offer's endpoint appears while
 #     it rings and goes with the CANCEL; no flow is left;
 #  4. under iperf3 floods both ways (UDP and TCP up, UDP and a TCP
@@ -118,6 +121,15 @@ check "flows: the phone's private endpoint is there too" \
 	test "$(flows | jq --arg c "$CID" '[.flows[] | select(.call_id == $c and .addr == "'"$LAN_IP"'")] | length')" -ge 1
 check "calls: the call is listed" \
 	test "$(ctl calls --json | jq --arg c "$CID" '[.calls[] | select(.call_id == $c)] | length')" -eq 1
+sip=$(flow "$WAN_IP" 5060)
+sip_packets() { flows | jq '[.flows[] | select(.kind == "sip") | .packets] | add // 0'; }
+lab_log "signalling: $sip"
+check "flows: the call's SIP signalling, the far end $WAN_IP:5060, kind sip, its messages counted" \
+	jq -e '.kind == "sip" and .call_id == "" and .packets >= 1 and .demoted == 0' \
+	<<<"${sip:-null}" >/dev/null
+check "status: the signalling endpoints counted (both ends, as either interface saw them)" \
+	test "$(ctl status --json | jq .counters.sip_flows)" -ge 2
+sip0=$(sip_packets)
 p0=$(flow_packets "$WAN_IP" "$FAR_PORT")
 check "flows: the classifier counts the call's RTP (packets grow past $p0 + 50)" \
 	poll 60 grows "$WAN_IP" "$FAR_PORT" $((${p0:-0} + 50))
@@ -136,6 +148,11 @@ sipp_wait pcap "$UAC_PID"
 dt=$(since_sent "$(gone_at no_flows)" "$OUT/pcap.uac.msg" BYE)
 check "BYE: the call's flows gone $dt ms after sipp sent BYE (limit 1000)" \
 	within "$dt" 1000
+check "BYE: the signalling endpoint stays" has_flow "$WAN_IP" 5060
+# A message matches the first entry its destination or source finds: the
+# BYE the far end's, its 200 the router's public one.
+check "BYE: the signalling endpoints counted the BYE and its 200 (past $sip0 + 1)" \
+	poll 20 eval '[ "$(sip_packets)" -gt $((sip0 + 1)) ]'
 sipp_wait pcap "$UAS_PID"
 
 # --- 3: a call cancelled while ringing ------------------------------------
@@ -272,10 +289,14 @@ link_rate() { in_ns "$NS_RTR" tc class show dev r1 classid 1:1 | grep -o 'rate [
 reloaded() { [ "$(grep -c "$1" "$OUT/voipqd.log")" -gt "$2" ]; }
 n=$(grep -c "configuration reloaded" "$OUT/voipqd.log" || true)
 check "reload: before, the uplink is shaped at 95 %" test "$(link_rate)" = "rate 9500Kbit"
-echo "shape_percent = 80" > "$OUT/voipq.conf"
+check "reload: before, the signalling endpoint is there (adopted with the call)" \
+	has_flow "$WAN_IP" 5060
+printf 'shape_percent = 80\nsip_priority = no\n' > "$OUT/voipq.conf"
 kill -HUP "$VQD_PID"
 check "reload: SIGHUP is logged as a reload" poll 100 reloaded "configuration reloaded" "$n"
 check "reload: the uplink is shaped at 80 % now" poll 100 eval '[ "$(link_rate)" = "rate 8Mbit" ]'
+check "reload: sip_priority = no takes the signalling endpoints out" \
+	poll 20 eval '! has_flow "$WAN_IP" 5060'
 p0=$(flow_packets "$WAN_IP" 40002)
 check "reload: the call's flow is still classified (past $p0 + 25)" \
 	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))

@@ -29,6 +29,7 @@ START_TEST(good_file_sets_every_key_it_names)
 	ck_assert_uint_eq(c.n_sip_ports, 2);
 	ck_assert_uint_eq(c.sip_ports[1], 5080);
 	ck_assert_uint_eq(c.log_level, VQ_LOG_DEBUG);
+	ck_assert(!c.sip_priority);
 	/* Untouched keys keep their defaults. */
 	ck_assert_uint_eq(c.shape_pct, 95);
 	ck_assert_uint_eq(c.down_pct, 85);

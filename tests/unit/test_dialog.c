@@ -357,6 +357,18 @@ START_TEST(corpus_is_not_empty)
 }
 END_TEST
 
+/* The calls file names kinds: each name reads back, nothing else does. */
+START_TEST(endpoint_kind_names_read_back)
+{
+	for (uint8_t k = VQ_EP_RTP; k <= VQ_EP_SIP; k++)
+		ck_assert_int_eq(vq_ep_kind_parse(vq_ep_kind_str(k)), k);
+	ck_assert_str_eq(vq_ep_kind_str(VQ_EP_SIP), "sip");
+	ck_assert_int_eq(vq_ep_kind_parse("RTP"), -1);
+	ck_assert_int_eq(vq_ep_kind_parse(""), -1);
+	ck_assert_int_eq(vq_ep_kind_parse(NULL), -1);
+}
+END_TEST
+
 Suite *dialog_suite(void)
 {
 	Suite *s = suite_create("dialog");
@@ -374,6 +386,7 @@ Suite *dialog_suite(void)
 	if (n_corpus >= 0 && list)
 		free(list);
 	tcase_add_test(tc, corpus_is_not_empty);
+	tcase_add_test(tc, endpoint_kind_names_read_back);
 	tcase_add_loop_test(tc, corpus_scenario, 0, n_corpus);
 	suite_add_tcase(s, tc);
 	return s;
