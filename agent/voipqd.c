@@ -633,6 +633,53 @@ static int rule_json(void *arg, const struct vq_prefix *p,
 	return flow_add(arg, p, NULL, v);
 }
 
+static const char *json_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) &&
+	       json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* The same, "" for a missing one: for the views' own objects. */
+static const char *json_str0(json_object *o, const char *key)
+{
+	const char *v = json_str(o, key);
+
+	return v ? v : "";
+}
+
+/* rtp, rtcp, sip, then rules and entries no flow names. */
+static int flow_rank(json_object *f)
+{
+	const char *kind = json_str0(f, "kind");
+
+	return !strcmp(kind, "rtp") ? 0 : !strcmp(kind, "rtcp") ? 1 :
+	       !strcmp(kind, "sip") ? 2 : 3;
+}
+
+/*
+ * The view's order, not the table's hash: the calls' media by call, then
+ * the signalling endpoints, then the rest; within, by kind, address, port.
+ */
+static int flow_cmp(const void *a, const void *b)
+{
+	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+	int rx = flow_rank(x), ry = flow_rank(y);
+	int r = (rx < 2 ? 0 : rx) - (ry < 2 ? 0 : ry); /* media, sip, the rest */
+
+	if (!r)
+		r = strcmp(json_str0(x, "call_id"), json_str0(y, "call_id"));
+	if (!r)
+		r = rx - ry;
+	if (!r)
+		r = strcmp(json_str0(x, "addr"), json_str0(y, "addr"));
+	if (!r)
+		r = json_object_get_int(json_object_object_get(x, "port")) -
+		    json_object_get_int(json_object_object_get(y, "port"));
+	return r;
+}
+
 static json_object *view_flows(struct daemon *d)
 {
 	json_object *o = json_object_new_object();
@@ -642,6 +689,7 @@ static json_object *view_flows(struct daemon *d)
 		vq_dp_ep_for_each(d->dp, flow_json, &fa);
 		vq_dp_pfx_for_each(d->dp, rule_json, &fa);
 	}
+	json_object_array_sort(fa.arr, flow_cmp);
 	json_object_object_add(o, "flows", fa.arr);
 	return o;
 }
@@ -957,14 +1005,6 @@ fail:
 	pr_warn("cannot write %s: %s (a restarted voipqd will list its flows "
 		"without their calls)\n", path, strerror(errno));
 	unlink(tmp);
-}
-
-static const char *json_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) &&
-	       json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 static int64_t json_int(json_object *o, const char *key)
