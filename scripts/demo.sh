@@ -11,7 +11,9 @@
 # INVITE/200/ACK from the phone to the peer, its media carried by rtpprobe
 # on the ports the SDP announced (G.711 sized, 50 packets/s each way),
 # which measures loss, one-way delay, jitter and MOS with the agent's own
-# RTP statistics and E-model. The flood: iperf3 TCP and UDP, up and down.
+# RTP statistics and E-model; the phone hangs up while the line is still
+# flooded, and the time its BYE takes to be answered is reported too. The
+# flood: iperf3 TCP and UDP, up and down.
 #
 # Run 1, voipq off: the router only forwards; the queue builds in the
 # modem and the call waits in it. Run 2, voipq on: the real voipqd on the
@@ -137,10 +139,12 @@ run() {
 	echo "up_bytes=$(($(rx_bytes "$NS_WAN" w0) - up0))" \
 		"down_bytes=$(($(rx_bytes "$NS_LAN" l0) - down0)) ms=$dt" > "$OUT/$tag.bulk"
 	for pid in "${PROBES[@]}"; do reap "$pid" || true; done
-	lab_flood_stop
+	# The phone hangs up while the line is still flooded: its BYE and the
+	# answer cross the same queues as the media did.
 	hangup "$tag" 5060
 	sipp_wait "$tag" "$uac"
 	sipp_wait "$tag" "$uas"
+	lab_flood_stop
 	[ "$tag" = on ] && voipqd_stop TERM
 	if [ "$(kv "$OUT/$tag.up" received)" -eq 0 ] || [ "$(kv "$OUT/$tag.down" received)" -eq 0 ]; then
 		lab_fail "the call's media did not get through ($tag): see $OUT/$tag.up and $OUT/$tag.down"
@@ -178,6 +182,9 @@ table() {
 		metric "jitter" ms jitter_ms $dir
 		metric "MOS" "" mos $dir
 	done
+	echo "the call's signalling under the flood (sipp's message times)"
+	row "hang-up: BYE to 200" ms "$(answer_ms "$OUT/off.uac.msg" BYE)" \
+		"$(answer_ms "$OUT/on.uac.msg" BYE)"
 	echo "bulk goodput (line bytes delivered, less the call)"
 	row "upstream" Mbit/s "$(bulk off up)" "$(bulk on up)"
 	row "downstream" Mbit/s "$(bulk off down)" "$(bulk on down)"

@@ -25,7 +25,9 @@
 #     one on a port it does not. rtpprobe carries both calls' media on
 #     the ports their SDP announced. The learned call loses (almost)
 #     nothing and waits little both ways; the unseen one, in the same
-#     shaped link at the same time, suffers: the contrast is asserted;
+#     shaped link at the same time, suffers: the contrast is asserted.
+#     Both hang up under the floods: the learned call's BYE is answered
+#     sooner than the unseen one's;
 #  5. voipqd stopped with --keep-datapath and started again during a call:
 #     the flow is listed within 1 s of the restart and its classifier
 #     counters keep growing;
@@ -199,11 +201,16 @@ lab_link_use 1:20 $((SECS / 2))
 in_ns "$NS_RTR" tc -s class show dev ifb-r1 > "$OUT/classes.ifb"
 for pid in "${PROBES[@]}"; do reap "$pid" || true; done
 in_ns "$NS_RTR" tc -s qdisc show > "$OUT/qdiscs.flood"
-lab_flood_stop
 lab_log "learned call's flow: $(flow "$WAN_IP" 40002)"
+# Both hang up while the floods still run: the learned call's BYE and its
+# answer are signalling voipqd prioritises, the unseen call's wait as bulk.
 hangup seen 5060
 hangup unseen 5082
 gone=$(gone_at no_flows)
+# Time for both answers under the floods; a BYE they lost is retransmitted
+# after they stop, so that no call is left hanging.
+sleep 2
+lab_flood_stop
 in_ns "$NS_RTR" nft list table ip voipq_lab_nat > "$OUT/nft"
 lab_log "bulk while measuring: up $LAB_UP_KBIT kbit/s, down $LAB_DOWN_KBIT kbit/s (shaped 9500/42500)"
 [ "$LAB_UP_KBIT" -ge 7000 ] && [ "$LAB_DOWN_KBIT" -ge 35000 ] ||
@@ -213,6 +220,11 @@ dt=$(since_sent "$gone" "$OUT/seen.uac.msg" BYE)
 check "BYE under flood: flows of $SEEN_CID gone $dt ms after sipp sent BYE (limit 1000)" \
 	within "$dt" 1000
 sipp_wait unseen "$UNSEEN_UAC"
+bye_seen=$(answer_ms "$OUT/seen.uac.msg" BYE)
+bye_unseen=$(answer_ms "$OUT/unseen.uac.msg" BYE)
+check "BYE under flood: answered in $bye_seen ms for the learned call, $bye_unseen ms for the unseen one" \
+	awk -v s="$bye_seen" -v u="$bye_unseen" \
+	'BEGIN { exit !(s != "never" && u != "never" && s < 100 && u > s + 10) }'
 sipp_wait seen "$SEEN_UAS"
 sipp_wait unseen "$UNSEEN_UAS"
 for pid in "${CHILDREN[@]}"; do
