@@ -879,6 +879,9 @@ int vq_tracker_input(struct vq_tracker *t, const uint8_t *data, size_t len,
 		t->stats.requests[b.method]++;
 	else
 		t->stats.responses++;
+	if (!b.is_request && b.cseq_method == VQ_SIP_REGISTER &&
+	    b.status >= 200 && b.status < 300 && t->ops && t->ops->registered)
+		t->ops->registered(t->ctx, ts_ns);
 	if (verdict == VQ_SIP_SKIP) {
 		t->stats.skipped++;
 		return 0;

@@ -87,6 +87,12 @@ struct vq_tracker_ops {
 	 * of calls from before it started can end them. Optional.
 	 */
 	void (*orphan_bye)(void *ctx, const char *call_id, uint64_t ts_ns);
+	/*
+	 * A 2xx answered a REGISTER: a registrar serves a phone here, and the
+	 * calls to and from it will take the path this answer took (voipqd
+	 * prioritises it before the first INVITE). Optional.
+	 */
+	void (*registered)(void *ctx, uint64_t ts_ns);
 };
 
 struct vq_tracker_stats {

@@ -284,11 +284,13 @@ static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
  * between — the phone's and its proxy's, as first captured — are
  * prioritised too, with a budget of their own (VQ_DP_SIG_RATE) and no EF.
  *
- * They belong to no one call (one proxy carries them all): they stay while
- * any call is live and go when the datapath has seen them idle for
- * idle_timeout after that (sweep_one). Only messages the tracker took into
- * a call teach them, at most MAX_SIG_FLOWS of them. SIP over TCP and TLS is
- * not classified: the datapath matches UDP.
+ * Messages the tracker took into a call teach them, and so does a 2xx that
+ * answers a REGISTER: the registrar's path is known before the first
+ * INVITE, an incoming one included. They belong to no one call (one proxy
+ * carries them all): they stay while any call is live and go when the
+ * datapath has seen them idle for idle_timeout after that (sweep_one); a
+ * phone's keepalives to its registrar keep them. At most MAX_SIG_FLOWS. SIP
+ * over TCP and TLS is not classified: the datapath matches UDP.
  */
 static void sig_learn(struct daemon *d, const struct vq_endpoint *ep)
 {
@@ -351,20 +353,32 @@ static void sig_forget_all(struct daemon *d)
 	}
 }
 
-static void on_call_event(void *ctx, const struct vq_call_event *ev)
+/* Both ends of the SIP message being tracked. */
+static void sig_learn_path(struct daemon *d)
 {
-	struct daemon *d = ctx;
-
-	if (d->sip_pkt && (ev->type == VQ_CALL_NEW || ev->type == VQ_CALL_MSG)) {
+	if (d->sip_pkt) {
 		sig_learn(d, &d->sip_pkt->src);
 		sig_learn(d, &d->sip_pkt->dst);
 	}
+}
+
+static void on_call_event(void *ctx, const struct vq_call_event *ev)
+{
+	if (ev->type == VQ_CALL_NEW || ev->type == VQ_CALL_MSG)
+		sig_learn_path(ctx);
+}
+
+static void on_registered(void *ctx, uint64_t ts_ns)
+{
+	(void)ts_ns;
+	sig_learn_path(ctx);
 }
 
 static const struct vq_tracker_ops tracker_ops = {
 	.ep_event = on_ep_event,
 	.call_event = on_call_event,
 	.orphan_bye = on_orphan_bye,
+	.registered = on_registered,
 };
 
 static void on_sip(void *ctx, const struct vq_pkt_meta *m, const uint8_t *data,
@@ -1247,7 +1261,8 @@ static void usage(FILE *f)
 		"Usage: voipqd [OPTIONS]\n"
 		"\n"
 		"Learn the media endpoints of every call from SIP on this router and\n"
-		"serve their packets first, in a shaped link, within a budget.\n"
+		"serve their packets, and the calls' SIP, first, in a shaped link,\n"
+		"within a budget.\n"
 		"\n"
 		"Options (override %s):\n"
 		"  -c, --config FILE      configuration file\n"

@@ -29,9 +29,17 @@ static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
 	orphan_byes += strlen(call_id);
 }
 
+static size_t registrations;
+
+static void on_registered(void *ctx, uint64_t ts_ns)
+{
+	registrations++;
+}
+
 static const struct vq_tracker_ops ops = {
 	.ep_event = on_ep,
 	.orphan_bye = on_orphan_bye,
+	.registered = on_registered,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

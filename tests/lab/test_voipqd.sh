@@ -9,6 +9,8 @@
 # everything the peer sends goes to the router's public address.
 #
 # Asserted, in order:
+#  0. a phone registers (REGISTER, 200): its registrar's endpoint is
+#     prioritised as signalling before any call;
 #  1. a sipp uac_pcap call against sipp's uas with RTP echo shows up in
 #     `voipqctl calls` with sipp's Call-ID, and its endpoints in `voipqctl
 #     flows` (the far end's with that Call-ID), packet counters growing,
@@ -106,6 +108,14 @@ check() { # check MSG CMD...: report and remember a failed assertion
 		fail=1
 	fi
 }
+
+# --- 0: a registration -----------------------------------------------------
+sipp_uas reg uas_register.xml 5060
+sipp_uac reg uac_register.xml 5060 5060
+sipp_wait reg "$UAC_PID"
+sipp_wait reg "$UAS_PID"
+check "register: the registrar $WAN_IP:5060 is prioritised (kind sip) before any call" \
+	poll 40 eval '[ "$(flow "$WAN_IP" 5060 | jq -r .kind)" = sip ]'
 
 # --- 1, 2: sipp uac_pcap against uas with RTP echo; BYE ------------------
 sipp_uas pcap uas 5060 -rtp_echo

@@ -16,6 +16,7 @@
  *   === stat invalid 1        a tracker counter has this value
  *   === orphan-bye CALL-ID    the latest BYE for a call the tracker does
  *                             not hold had this Call-ID ("-": none yet)
+ *   === registered 1          2xx answers to REGISTER reported so far
  */
 #include <check.h>
 #include <dirent.h>
@@ -36,6 +37,7 @@ struct scenario {
 	unsigned int lineno;
 	unsigned int events;
 	char orphan_bye[128];
+	unsigned int registered;
 };
 
 static void on_call(void *ctx, const struct vq_call_event *ev)
@@ -63,10 +65,19 @@ static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
 	snprintf(sc->orphan_bye, sizeof(sc->orphan_bye), "%s", call_id);
 }
 
+static void on_registered(void *ctx, uint64_t ts_ns)
+{
+	struct scenario *sc = ctx;
+
+	(void)ts_ns;
+	sc->registered++;
+}
+
 static const struct vq_tracker_ops ops = {
 	.ep_event = on_ep,
 	.call_event = on_call,
 	.orphan_bye = on_orphan_bye,
+	.registered = on_registered,
 };
 
 static int collect(void *arg, const struct vq_media_ep *mep, unsigned int refs)
@@ -280,6 +291,12 @@ static void run_scenario(const char *path, const char *name)
 					      want_id),
 				      "%s:%u: orphan BYE for '%s', want '%s'", name,
 				      sc.lineno, sc.orphan_bye, want_id);
+		} else if (!strncmp(line, "=== registered ", 15)) {
+			unsigned int want_n = (unsigned int)strtoul(line + 15, NULL, 10);
+
+			ck_assert_msg(sc.registered == want_n,
+				      "%s:%u: %u registrations reported, want %u",
+				      name, sc.lineno, sc.registered, want_n);
 		} else if (!strncmp(line, "=== expire ", 11)) {
 			t = strtod(line + 11, NULL);
 			vq_tracker_expire(sc.t, (uint64_t)(t * 1e9));
