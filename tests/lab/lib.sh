@@ -327,14 +327,17 @@ call_id_of() { sed -n 's/^Call-ID: *//p' "$1" | tr -d '\r' | head -1; }
 
 # sipp_uas NAME SCENARIO PORT [ARGS...]; sipp_uac NAME SCENARIO PORT
 # REMOTE_PORT [ARGS...]: one call, bounded; logs in $OUT/NAME.*. SCENARIO
-# is a file in tests/lab/sipp/ or one of sipp's own (uas, uac_pcap).
+# is a file in tests/lab/sipp/ or one of sipp's own (uas, uac_pcap). Over
+# IPv4, or IPv6 when LAB_V6=1 is set for the call (routed: no NAT).
 sipp_common=(-m 1 -nostdin -timeout 40s -timeout_error -trace_err -trace_msg)
 sipp_scen() { case $1 in *.xml) echo -sf "$LAB_SIPP/$1" ;; *) echo -sn "$1" ;; esac; }
+# v4_or_6 V4 V6: the one for this call's family.
+v4_or_6() { if [ -n "${LAB_V6:-}" ]; then echo "$2"; else echo "$1"; fi; }
 sipp_uas() {
 	local name=$1 scen=$2 port=$3
 	shift 3
 	# shellcheck disable=SC2046 # -sf FILE / -sn NAME
-	lab_bg_in "$NS_WAN" "$OUT" timeout 45 sipp $(sipp_scen "$scen") -i "$WAN_IP" \
+	lab_bg_in "$NS_WAN" "$OUT" timeout 45 sipp $(sipp_scen "$scen") -i "$(v4_or_6 "$WAN_IP" "$WAN_IP6")" \
 		-p "$port" "${sipp_common[@]}" -message_file "$OUT/$name.uas.msg" \
 		"$@" > "$OUT/$name.uas.log" 2>&1
 	UAS_PID=$!
@@ -344,9 +347,9 @@ sipp_uac() {
 	local name=$1 scen=$2 port=$3 rport=$4
 	shift 4
 	# shellcheck disable=SC2046
-	lab_bg_in "$NS_LAN" "$OUT/media" timeout 45 sipp $(sipp_scen "$scen") -i "$LAN_IP" \
+	lab_bg_in "$NS_LAN" "$OUT/media" timeout 45 sipp $(sipp_scen "$scen") -i "$(v4_or_6 "$LAN_IP" "$LAN_IP6")" \
 		-p "$port" "${sipp_common[@]}" -message_file "$OUT/$name.uac.msg" \
-		"$@" "$WAN_IP:$rport" > "$OUT/$name.uac.log" 2>&1
+		"$@" "$(v4_or_6 "$WAN_IP" "[$WAN_IP6]"):$rport" > "$OUT/$name.uac.log" 2>&1
 	UAC_PID=$!
 }
 # sipp_wait NAME PID: the call must have succeeded.
@@ -363,11 +366,13 @@ sipp_wait() {
 # (it never crosses the router). One datagram: cat writes what it read in
 # one write(2), and <<< supplies the final \n of the blank line.
 hangup() {
-	local cid msg
+	local cid msg ip uri
 	cid=$(call_id_of "$OUT/$1.uac.msg")
+	ip=$(v4_or_6 "$LAN_IP" "$LAN_IP6")
+	uri=$(v4_or_6 "$LAN_IP" "[$LAN_IP6]")
 	msg=$(printf 'INFO sip:phone@%s:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5999;branch=z9hG4bK-lab-%s\r\nFrom: <sip:lab@%s>;tag=lab\r\nTo: <sip:phone@%s>\r\nCall-ID: %s\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r' \
-		"$LAN_IP" "$2" "$LAN_IP" "$1" "$LAN_IP" "$LAN_IP" "$cid")
-	in_ns "$NS_LAN" bash -c 'cat > "/dev/udp/$1/$2"' _ "$LAN_IP" "$2" <<<"$msg"
+		"$uri" "$2" "$uri" "$1" "$uri" "$uri" "$cid")
+	in_ns "$NS_LAN" bash -c 'cat > "/dev/udp/$1/$2"' _ "$ip" "$2" <<<"$msg"
 }
 
 # answer_ms TRACE METHOD: ms from sipp's first sending METHOD to the 200 it
@@ -462,14 +467,15 @@ lab_flood_stop() {
 # probe NAME LANPORT WANPORT: symmetric RTP between the ports the call's
 # SDP announced, PKTS packets each way within SECS + 3 seconds. The phone
 # starts first so that the NAT mapping exists when the peer answers to the
-# router's public address. $OUT/NAME.up: what reached the far peer;
+# router's public address (with LAB_V6=1, to the phone's own IPv6
+# address: routed, no NAT). $OUT/NAME.up: what reached the far peer;
 # $OUT/NAME.down: what reached the phone; *.owd: every one-way delay.
 probe() {
-	lab_bg_in "$NS_LAN" "$OUT" "$PROBE" "$2" --peer "$WAN_IP:$3" --count "$PKTS" \
+	lab_bg_in "$NS_LAN" "$OUT" "$PROBE" "$2" --peer "$(v4_or_6 "$WAN_IP" "$WAN_IP6"):$3" --count "$PKTS" \
 		--delay 300 --timeout $((SECS + 3)) --dump "$OUT/$1.down.owd" \
 		> "$OUT/$1.down" 2>&1
 	PROBES+=($!)
-	lab_bg_in "$NS_WAN" "$OUT" "$PROBE" "$3" --peer "$RTR_WAN_IP:$2" --count "$PKTS" \
+	lab_bg_in "$NS_WAN" "$OUT" "$PROBE" "$3" --peer "$(v4_or_6 "$RTR_WAN_IP" "$LAN_IP6"):$2" --count "$PKTS" \
 		--delay 800 --timeout $((SECS + 3)) --dump "$OUT/$1.up.owd" \
 		> "$OUT/$1.up" 2>&1
 	PROBES+=($!)

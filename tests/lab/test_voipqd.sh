@@ -30,6 +30,8 @@
 #     shaped link at the same time, suffers: the contrast is asserted.
 #     Both hang up under the floods: the learned call's BYE is answered
 #     sooner than the unseen one's;
+#  IPv6: a call routed over IPv6 is learned (both ends, its signalling),
+#     its RTP classified both ways, and its flows go with its BYE;
 #  5. voipqd stopped with --keep-datapath and started again during a call:
 #     the flow is listed within 1 s of the restart and its classifier
 #     counters keep growing;
@@ -270,6 +272,38 @@ check "status: a learning latency sample for every endpoint learned" \
 # even on a loaded machine. Its real numbers belong to the benchmark.
 check "status: learning latency max below 500 ms" \
 	jq -e '.learn_latency_us.max < 500000' "$OUT/status.json" >/dev/null
+
+# --- IPv6: a call routed over IPv6 (no NAT) --------------------------------
+LAB_V6=1 sipp_uas v6 uas_media.xml 5060 -key rtp_port 40032
+V6_UAS=$UAS_PID
+LAB_V6=1 sipp_uac v6 uac_media.xml 5060 5060 -key rtp_port 40030
+V6_UAC=$UAC_PID
+poll 100 has_flow "$WAN_IP6" 40032 || true
+V6_CID=$(call_id_of "$OUT/v6.uac.msg")
+check "IPv6: the far end [$WAN_IP6]:40032 learned with sipp's Call-ID" \
+	test "$(flow "$WAN_IP6" 40032 | jq -r .call_id)" = "$V6_CID"
+check "IPv6: and the phone's [$LAN_IP6]:40030" has_flow "$LAN_IP6" 40030
+check "IPv6: and the call's signalling [$WAN_IP6]:5060 (kind sip)" \
+	test "$(flow "$WAN_IP6" 5060 | jq -r .kind)" = sip
+PROBES=()
+LAB_V6=1 probe v6 40030 40032
+for pid in "${PROBES[@]}"; do reap "$pid" || true; done
+# No NAT: each direction's destination is a learned endpoint, which the
+# classifier looks up first. Upstream (WAN egress) the far end's, and
+# downstream (the IFB) the phone's, each sees its stream as rtp_to.
+far=$(flow "$WAN_IP6" 40032)
+phone=$(flow "$LAN_IP6" 40030)
+lab_log "IPv6 far end: $(jq -c '{rtp_to, rtp_from}' <<<"${far:-null}")"
+lab_log "IPv6 phone:   $(jq -c '{rtp_to, rtp_from}' <<<"${phone:-null}")"
+check "IPv6: upstream RTP counted on the far end's endpoint (>= 100 packets, <= 2% lost)" \
+	jq -e '.rtp_to | .packets >= 100 and .loss_pct <= 2' <<<"${far:-null}" >/dev/null
+check "IPv6: downstream RTP counted on the phone's endpoint (>= 100 packets, <= 2% lost)" \
+	jq -e '.rtp_to | .packets >= 100 and .loss_pct <= 2' <<<"${phone:-null}" >/dev/null
+LAB_V6=1 hangup v6 5060
+check "IPv6: BYE removes the call's media flows" \
+	poll 40 eval '! has_flow "$WAN_IP6" 40032 && ! has_flow "$LAN_IP6" 40030'
+sipp_wait v6 "$V6_UAC"
+sipp_wait v6 "$V6_UAS"
 
 # --- 5, 6: restart during a call, then kill -9 ----------------------------
 SECS_B=10
