@@ -341,7 +341,9 @@ sipp_uas() {
 		-p "$port" "${sipp_common[@]}" -message_file "$OUT/$name.uas.msg" \
 		"$@" > "$OUT/$name.uas.log" 2>&1
 	UAS_PID=$!
-	poll 100 listening "$NS_WAN" "$port" || lab_fail "$name: sipp UAS not listening"
+	# UDP, or TCP with -t t1
+	poll 100 eval 'listening "$NS_WAN" "$port" || listening "$NS_WAN" "$port" t' ||
+		lab_fail "$name: sipp UAS not listening"
 }
 sipp_uac() {
 	local name=$1 scen=$2 port=$3 rport=$4

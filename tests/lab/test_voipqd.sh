@@ -32,6 +32,8 @@
 #     sooner than the unseen one's;
 #  IPv6: a call routed over IPv6 is learned (both ends, its signalling),
 #     its RTP classified both ways, and its flows go with its BYE;
+#  TCP: a call signalled over TCP is learned from its SDP, and its flows
+#     go with its BYE; SIP over TCP gets no signalling endpoint;
 #  5. voipqd stopped with --keep-datapath and started again during a call:
 #     the flow is listed within 1 s of the restart and its classifier
 #     counters keep growing;
@@ -304,6 +306,25 @@ check "IPv6: BYE removes the call's media flows" \
 	poll 40 eval '! has_flow "$WAN_IP6" 40032 && ! has_flow "$LAN_IP6" 40030'
 sipp_wait v6 "$V6_UAC"
 sipp_wait v6 "$V6_UAS"
+
+# --- SIP over TCP: sipp's own uac and uas (-t t1), through the NAT ----------
+sipp_uas tcp uas 5060 -t t1
+sipp_uac tcp uac 5060 5060 -t t1 -d 3000 -mp 40040
+poll 100 has_flow "$LAN_IP" 40040 || true
+TCP_CID=$(call_id_of "$OUT/tcp.uac.msg")
+TCP_FAR=$(sed -n 's/^m=audio \([0-9]*\).*/\1/p' "$OUT/tcp.uas.msg" | tail -1)
+check "TCP: the call learned from SIP over TCP: the phone's $LAN_IP:40040 with sipp's Call-ID" \
+	test "$(flow "$LAN_IP" 40040 | jq -r .call_id)" = "$TCP_CID"
+check "TCP: and the far end's $WAN_IP:${TCP_FAR:-?} from the answer" has_flow "$WAN_IP" "${TCP_FAR:-0}"
+check "TCP: no signalling endpoint for SIP over TCP (the datapath matches UDP)" \
+	test "$(flows | jq '[.flows[] | select(.proto == "tcp")] | length')" = 0
+sipp_wait tcp "$UAC_PID"
+check "TCP: the BYE over TCP removes the call's flows" \
+	poll 40 eval '! has_flow "$LAN_IP" 40040 && ! has_flow "$WAN_IP" "${TCP_FAR:-0}"'
+# sipp's uas counts its call failed when the phone's sipp, done, closes
+# the connection during the pause that follows its 200 to the BYE: the
+# phone's side (sipp_wait above) is the call's verdict.
+reap "$UAS_PID" || true
 
 # --- 5, 6: restart during a call, then kill -9 ----------------------------
 SECS_B=10
