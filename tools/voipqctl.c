@@ -466,7 +466,7 @@ static void render_flows(struct vq_out *o, json_object *r)
 		vq_out_str(o, NULL, "ADDRESS", flow_addr(f, pair, sizeof(pair)));
 		vq_out_u64(o, "port", "PORT", ju64(f, "port"));
 		vq_out_str(o, "proto", NULL, jstr(f, "proto"));
-		vq_out_str(o, "kind", "KIND", *jstr(f, "kind") ? jstr(f, "kind") : "-");
+		vq_out_str(o, "kind", "KIND", jstr(f, "kind"));
 		vq_out_str(o, "why", "WHY", jstr(f, "why"));
 		vq_out_str(o, "call_id", "CALL", jstr(f, "call_id"));
 		vq_out_str(o, "codec", "CODEC", jstr(f, "codec"));
@@ -559,7 +559,7 @@ static void flows_usage(FILE *f)
 	view_usage(f, "flows", "Every prioritised endpoint: its call, codec, packets, bytes,\n"
 			       "loss, jitter and MOS, and why it is prioritised (sip or static).\n"
 			       "KIND is rtp or rtcp for a call's media, sip for the UDP endpoints\n"
-			       "its SIP messages travel between (sip_priority), - for a rule.\n"
+			       "its SIP messages travel between (sip_priority), empty for a rule.\n"
 			       "An endpoint sees two RTP streams: the one sent TO it (packets\n"
 			       "whose destination it is) and the one FROM it (packets it sends);\n"
 			       "each has its own loss, jitter and MOS, shown as TO/FROM (\"-\":\n"
