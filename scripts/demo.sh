@@ -11,9 +11,10 @@
 # INVITE/200/ACK from the phone to the peer, its media carried by rtpprobe
 # on the ports the SDP announced (G.711 sized, 50 packets/s each way),
 # which measures loss, one-way delay, jitter and MOS with the agent's own
-# RTP statistics and E-model; the phone hangs up while the line is still
-# flooded, and the time its BYE takes to be answered is reported too. The
-# flood: iperf3 TCP and UDP, up and down.
+# RTP statistics and E-model. The phone registers, then the flood starts:
+# the call is set up and hung up across the flooded line, and the time its
+# INVITE and its BYE take to be answered is reported too. The flood:
+# iperf3 TCP and UDP, up and down.
 #
 # Run 1, voipq off: the router only forwards; the queue builds in the
 # modem and the call waits in it. Run 2, voipq on: the real voipqd on the
@@ -99,22 +100,30 @@ run() {
 		voipqd_start ${VOIPQD_ARGS:-}
 		say "voipqd: $(ctl status | head -3 | tr -s ' \n' ' ')"
 	fi
+	# The phone registers first, as phones do when they start.
+	sipp_uas "$tag.reg" uas_register.xml 5060
+	local reg=$UAS_PID
+	sipp_uac "$tag.reg" uac_register.xml 5060 5060
+	sipp_wait "$tag.reg" "$UAC_PID"
+	sipp_wait "$tag.reg" "$reg"
+	say "phone registered; flooding both ways (iperf3: TCP, UDP $UDP_UP up, $UDP_DOWN down)"
+	lab_flood "$UDP_UP" "$UDP_DOWN" > /dev/null
+	sleep 2 # the floods fill the queues
+	# The call is set up across the flooded line.
 	sipp_uas "$tag" uas_media.xml 5060 -key rtp_port 40002
 	local uas=$UAS_PID
 	sipp_uac "$tag" uac_media.xml 5060 5060 -key rtp_port 40000
 	local uac=$UAC_PID
-	poll 200 settled "$tag" "$uac"
+	poll 400 settled "$tag" "$uac"
 	answered "$tag" || {
 		tail -n 5 "$OUT/$tag".*.log >&2
 		lab_fail "the call did not set up: sipp's phone $LAN_IP got no answer from $WAN_IP:5060 (its log is above: $OUT/$tag.uac.log; make deps installs sip-tester)"
 	}
-	say "call $(call_id_of "$OUT/$tag.uac.msg") set up; flooding both ways (iperf3: TCP, UDP $UDP_UP up, $UDP_DOWN down)"
+	say "call $(call_id_of "$OUT/$tag.uac.msg") set up"
 	if [ "$tag" = on ]; then
 		poll 100 has_flow "$WAN_IP" 40002 ||
 			lab_fail "voipqd did not learn the call from its SIP: see $OUT/voipqd.log"
 	fi
-	lab_flood "$UDP_UP" "$UDP_DOWN" > /dev/null
-	sleep 2 # the floods fill the queues
 	PROBES=()
 	probe "$tag" 40000 40002
 	# What the line delivered while the call ran: up to the far side,
@@ -183,6 +192,8 @@ table() {
 		metric "MOS" "" mos $dir
 	done
 	echo "the call's signalling under the flood (sipp's message times)"
+	row "set-up: INVITE to 200" ms "$(answer_ms "$OUT/off.uac.msg" INVITE)" \
+		"$(answer_ms "$OUT/on.uac.msg" INVITE)"
 	row "hang-up: BYE to 200" ms "$(answer_ms "$OUT/off.uac.msg" BYE)" \
 		"$(answer_ms "$OUT/on.uac.msg" BYE)"
 	echo "bulk goodput (line bytes delivered, less the call)"
