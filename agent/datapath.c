@@ -465,6 +465,20 @@ int vq_dp_sig_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 	return dp_ep_set(dp, ep, &pol);
 }
 
+int vq_dp_ep_get(struct vq_dp *dp, const struct vq_endpoint *ep,
+		 struct voipq_ep_val *val)
+{
+	if (dp->backend == VQ_BACKEND_KMOD) {
+		struct vq_kmod_entry e;
+		int err = vq_kmod_ep_get(dp->kmod, ep, &e);
+
+		if (!err)
+			*val = e.val;
+		return err;
+	}
+	return vq_bpf_ep_lookup(dp->bpf, ep, val);
+}
+
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep)
 {
 	if (dp->backend == VQ_BACKEND_KMOD)

@@ -94,6 +94,9 @@ int vq_dp_sig_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 		  uint64_t cookie);
 /* 0, or -ENOENT when the endpoint is not there. */
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep);
+/* One entry's statistics, in the BPF map's layout; -ENOENT when absent. */
+int vq_dp_ep_get(struct vq_dp *dp, const struct vq_endpoint *ep,
+		 struct voipq_ep_val *val);
 /*
  * What the kernel said when it refused the last vq_dp_ep_add/del (sch_voipq's
  * extack), for the user to read; "" when it said nothing.

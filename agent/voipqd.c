@@ -488,32 +488,79 @@ static json_object *view_status(struct daemon *d)
 	return o;
 }
 
+/*
+ * A call's endpoints as the calls view lists them, and the worst RTP any of
+ * them carried in the datapath: the call is only as good as that stream.
+ */
+struct call_eps {
+	struct daemon *d;
+	json_object *eps;
+	bool rtp;                    /* some direction carried RTP */
+	struct vq_rtp_figures worst; /* the direction with the lowest MOS */
+	double mos;
+};
+
 static int call_ep_json(void *arg, const struct vq_media_ep *mep)
 {
+	struct call_eps *ce = arg;
 	json_object *e = json_object_new_object();
 	char addr[VQ_ADDRSTRLEN];
+	struct voipq_ep_val v;
 
 	add_str(e, "addr", vq_addr_str(&mep->ep, addr, sizeof(addr)));
 	add_u64(e, "port", mep->ep.port);
 	add_str(e, "kind", vq_ep_kind_str(mep->kind));
 	add_str(e, "side", vq_ep_side_str(mep->side));
 	add_str(e, "codec", mep->codec.name);
-	json_object_array_add(arg, e);
+	json_object_array_add(ce->eps, e);
+
+	if (!ce->d->dp || vq_dp_ep_get(ce->d->dp, &mep->ep, &v))
+		return 0;
+	for (unsigned int dir = VOIPQ_DIR_TO; dir <= VOIPQ_DIR_FROM; dir++) {
+		struct vq_rtp_figures f;
+		double mos;
+
+		if (!vq_bpf_rtp_figures(&v, dir, &f))
+			continue;
+		mos = vq_emodel_mos_observed(mep->codec.name, f.loss_pct, f.jitter_ms);
+		if (!ce->rtp || mos < ce->mos) {
+			ce->rtp = true;
+			ce->worst = f;
+			ce->mos = mos;
+		}
+	}
 	return 0;
 }
 
+/* "endpoints", and "loss_pct", "jitter_ms" and "mos" of the worst stream. */
+static void call_add_eps(json_object *c, struct call_eps *ce)
+{
+	json_object_object_add(c, "endpoints", ce->eps);
+	json_object_object_add(c, "rtp", json_object_new_boolean(ce->rtp));
+	json_object_object_add(c, "loss_pct", json_object_new_double(ce->worst.loss_pct));
+	json_object_object_add(c, "jitter_ms", json_object_new_double(ce->worst.jitter_ms));
+	json_object_object_add(c, "mos", json_object_new_double(ce->rtp ? ce->mos : 0));
+}
+
+struct calls_arg {
+	struct daemon *d;
+	json_object *calls;
+};
+
 static int call_json(void *arg, const struct vq_call_view *v)
 {
-	json_object *c = json_object_new_object(), *eps = json_object_new_array();
+	struct calls_arg *ca = arg;
+	struct call_eps ce = { .d = ca->d, .eps = json_object_new_array() };
+	json_object *c = json_object_new_object();
 
 	add_str(c, "call_id", v->call_id);
 	add_str(c, "from", v->from);
 	add_str(c, "to", v->to);
 	add_str(c, "state", vq_call_state_str(v->state));
 	add_u64(c, "age_s", (now_ns() - v->created_ns) / NSEC_PER_SEC);
-	vq_call_for_each_ep(v, call_ep_json, eps);
-	json_object_object_add(c, "endpoints", eps);
-	json_object_array_add(arg, c);
+	vq_call_for_each_ep(v, call_ep_json, &ce);
+	call_add_eps(c, &ce);
+	json_object_array_add(ca->calls, c);
 	return 0;
 }
 
@@ -526,26 +573,29 @@ static void adopted_calls_json(struct daemon *d, json_object *calls)
 	const struct flow_info *f, *g;
 
 	LIST_FOREACH(f, &d->flows, link) {
-		json_object *c, *eps;
+		struct call_eps ce = { .d = d };
+		json_object *c;
 
-		if (!f->adopted)
+		/* Signalling is no call's: the flows view lists it. */
+		if (!f->adopted || f->mep.kind == VQ_EP_SIP)
 			continue;
 		for (g = LIST_FIRST(&d->flows); g != f; g = LIST_NEXT(g, link))
 			if (g->adopted && !strcmp(g->call_id, f->call_id))
 				break;
 		if (g != f)
 			continue; /* listed with an earlier flow of the call */
+		ce.eps = json_object_new_array();
 		c = json_object_new_object();
-		eps = json_object_new_array();
 		add_str(c, "call_id", f->call_id);
 		add_str(c, "from", "");
 		add_str(c, "to", "");
 		add_str(c, "state", "adopted");
 		add_u64(c, "age_s", (now_ns() - f->added_ns) / NSEC_PER_SEC);
 		for (g = f; g; g = LIST_NEXT(g, link))
-			if (g->adopted && !strcmp(g->call_id, f->call_id))
-				call_ep_json(eps, &g->mep);
-		json_object_object_add(c, "endpoints", eps);
+			if (g->adopted && g->mep.kind != VQ_EP_SIP &&
+			    !strcmp(g->call_id, f->call_id))
+				call_ep_json(&ce, &g->mep);
+		call_add_eps(c, &ce);
 		json_object_array_add(calls, c);
 	}
 }
@@ -553,8 +603,9 @@ static void adopted_calls_json(struct daemon *d, json_object *calls)
 static json_object *view_calls(struct daemon *d)
 {
 	json_object *o = json_object_new_object(), *calls = json_object_new_array();
+	struct calls_arg ca = { d, calls };
 
-	vq_tracker_for_each_call(d->trk, call_json, calls);
+	vq_tracker_for_each_call(d->trk, call_json, &ca);
 	adopted_calls_json(d, calls);
 	json_object_object_add(o, "calls", calls);
 	return o;

@@ -358,6 +358,15 @@ static void render_status(struct vq_out *o, json_object *r)
 	vq_out_object_close(o);
 }
 
+/* One figure with two decimals, or "-" when there is none (@have false). */
+static void fig(char *buf, size_t len, bool have, double v)
+{
+	if (have)
+		snprintf(buf, len, "%.2f", v);
+	else
+		snprintf(buf, len, "-");
+}
+
 static void render_calls(struct vq_out *o, json_object *r)
 {
 	json_object *calls = jarr(r, "calls");
@@ -366,7 +375,9 @@ static void render_calls(struct vq_out *o, json_object *r)
 	vq_out_table_open(o, "calls");
 	for (size_t i = 0; calls && i < json_object_array_length(calls); i++) {
 		json_object *c = json_object_array_get_idx(calls, i);
-		json_object *eps = jarr(c, "endpoints");
+		json_object *eps = jarr(c, "endpoints"), *b;
+		char num[24];
+		bool rtp;
 
 		vq_out_object_open(o, NULL);
 		vq_out_str(o, "call_id", "CALL-ID", jstr(c, "call_id"));
@@ -375,6 +386,20 @@ static void render_calls(struct vq_out *o, json_object *r)
 		vq_out_str(o, "state", "STATE", jstr(c, "state"));
 		vq_out_u64(o, "age_s", "AGE(s)", ju64(c, "age_s"));
 		vq_out_u64(o, NULL, "ENDPOINTS", eps ? json_object_array_length(eps) : 0);
+		/*
+		 * The call's worst RTP stream; in text "-", in JSON mos 0,
+		 * before any RTP went through.
+		 */
+		rtp = json_object_object_get_ex(c, "rtp", &b) && json_object_get_boolean(b);
+		vq_out_dbl(o, "loss_pct", NULL, 2, jdbl(c, "loss_pct"));
+		vq_out_dbl(o, "jitter_ms", NULL, 2, jdbl(c, "jitter_ms"));
+		vq_out_dbl(o, "mos", NULL, 2, jdbl(c, "mos"));
+		fig(num, sizeof(num), rtp, jdbl(c, "loss_pct"));
+		vq_out_str(o, NULL, "LOSS%", num);
+		fig(num, sizeof(num), rtp, jdbl(c, "jitter_ms"));
+		vq_out_str(o, NULL, "JITTER-MS", num);
+		fig(num, sizeof(num), rtp, jdbl(c, "mos"));
+		vq_out_str(o, NULL, "MOS", num);
 		if (vq_out_is_json(o)) {
 			vq_out_table_open(o, "endpoints");
 			for (size_t j = 0; eps && j < json_object_array_length(eps); j++) {
@@ -551,7 +576,9 @@ static void stats_usage(FILE *f)
 
 static void calls_usage(FILE *f)
 {
-	view_usage(f, "calls", "The calls voipqd knows: Call-ID, from, to, state, age, endpoints.");
+	view_usage(f, "calls", "The calls voipqd knows: Call-ID, from, to, state, age, endpoints,\n"
+			       "and the loss, jitter and MOS of the call's worst RTP stream in the\n"
+			       "datapath (\"-\", and mos 0 in JSON, before any RTP went through).");
 }
 
 static void flows_usage(FILE *f)

@@ -160,6 +160,11 @@ for dir in rtp_to rtp_from; do
 		jq -e ".$dir | .packets >= 20 and .lost >= 0 and .loss_pct <= 2 and .jitter_ms < 30" \
 		<<<"${far:-null}" >/dev/null
 done
+ctl calls --json > "$OUT/calls.json"
+lab_log "calls: $(jq -c --arg c "$CID" '.calls[] | select(.call_id == $c) | {state, loss_pct, jitter_ms, mos}' "$OUT/calls.json")"
+check "calls: the call's worst RTP stream, from the datapath: MOS > 4, loss <= 2%" \
+	jq -e --arg c "$CID" '.calls[] | select(.call_id == $c) | .mos > 4 and .loss_pct <= 2' \
+	"$OUT/calls.json" >/dev/null
 sipp_wait pcap "$UAC_PID"
 dt=$(since_sent "$(gone_at no_flows)" "$OUT/pcap.uac.msg" BYE)
 check "BYE: the call's flows gone $dt ms after sipp sent BYE (limit 1000)" \
@@ -351,9 +356,10 @@ check "restart: the flow is listed ${dt} ms after the restart (limit 1000)" \
 RESTART_CID=$(call_id_of "$OUT/restart.uac.msg")
 check "restart: the adopted flow keeps its call ($RESTART_CID) and codec" \
 	test "$(jq -r '.call_id + " " + .codec' <<<"${far:-null}")" = "$RESTART_CID PCMA"
-check "restart: calls lists the call as adopted" \
+check "restart: calls lists the call as adopted, with its MOS from the datapath, and no signalling as a call" \
 	test "$(ctl calls --json | jq -r --arg c "$RESTART_CID" \
-		'[.calls[] | select(.call_id == $c and .state == "adopted")] | length')" = 1
+		'([.calls[] | select(.call_id == $c and .state == "adopted" and .mos > 4)] | length),
+		 ([.calls[] | select(.call_id == "")] | length)' | tr '\n' ' ')" = "1 0 "
 p0=$(flow_packets "$WAN_IP" 40002)
 check "restart: its packets keep being classified (past $p0 + 25)" \
 	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))

@@ -166,6 +166,10 @@ echo "# flow 10.1.0.2:4000 $(cat $OUT)"
 [ "${pk:-0}" -ge "$got" ] && jq -e '.bytes > 0 and .lost == 0 and .loss_pct == 0 and .jitter_ms >= 0 and .idle_ms < 10000 and .mos > 4' $OUT > /dev/null &&
 	ok "flows --json: the kernel's packets ($pk), bytes, RTP loss 0, jitter, last seen, MOS $mos" ||
 	not_ok "flows --json: the kernel's statistics"
+voipqctl calls --json -s $VS > $OUT
+jq -e --arg c "$cid" '.calls[] | select(.call_id == $c) | .mos > 4 and .loss_pct == 0' $OUT > /dev/null &&
+	ok "calls --json: the call's worst stream from sch_voipq's table (MOS $(jq --arg c "$cid" '.calls[] | select(.call_id == $c) | .mos' $OUT))" ||
+	not_ok "calls --json: the call's worst stream from sch_voipq's table ($(cat $OUT))"
 voipqctl status --json -s $VS > $OUT
 jq -e '.counters.prioritised > 100 and (.attached | length) == 2' $OUT > /dev/null &&
 	ok "status: prioritised $(jq .counters.prioritised $OUT) by sch_voipq on $(jq -c .attached $OUT)" ||
