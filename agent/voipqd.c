@@ -177,6 +177,20 @@ static void flow_free(struct daemon *d, struct flow_info *f)
 	d->n_flows--;
 }
 
+/* Out of the datapath and the flows; the log says @why. */
+static void flow_drop(struct daemon *d, struct flow_info *f, const char *why)
+{
+	char buf[VQ_ADDRSTRLEN + 8];
+	int ret = d->dp ? vq_dp_ep_del(d->dp, &f->mep.ep) : 0;
+
+	if (ret && ret != -ENOENT)
+		d->backend_errors++;
+	pr_info("flow removed %s (%s)\n",
+		vq_endpoint_str(&f->mep.ep, buf, sizeof(buf)), why);
+	flow_free(d, f);
+	d->flows_dirty = true;
+}
+
 static void flow_forget(struct daemon *d, const struct vq_endpoint *ep)
 {
 	struct flow_info *f = flow_find(d, ep);
@@ -258,21 +272,14 @@ static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
 {
 	struct daemon *d = ctx;
 	struct flow_info *f, *next;
-	char buf[VQ_ADDRSTRLEN + 8];
-	int ret;
+	char why[VQ_CALLID_LEN + 24];
 
 	(void)ts_ns;
+	snprintf(why, sizeof(why), "bye, adopted call %s", call_id);
 	for (f = LIST_FIRST(&d->flows); f; f = next) {
 		next = LIST_NEXT(f, link);
-		if (!f->adopted || strcmp(f->call_id, call_id))
-			continue;
-		ret = d->dp ? vq_dp_ep_del(d->dp, &f->mep.ep) : 0;
-		if (ret && ret != -ENOENT)
-			d->backend_errors++;
-		pr_info("flow removed %s (bye, adopted call %s)\n",
-			vq_endpoint_str(&f->mep.ep, buf, sizeof(buf)), call_id);
-		flow_free(d, f);
-		d->flows_dirty = true;
+		if (f->adopted && !strcmp(f->call_id, call_id))
+			flow_drop(d, f, why);
 	}
 }
 
@@ -336,20 +343,11 @@ static void sig_learn(struct daemon *d, const struct vq_endpoint *ep)
 static void sig_forget_all(struct daemon *d)
 {
 	struct flow_info *f, *next;
-	char buf[VQ_ADDRSTRLEN + 8];
-	int ret;
 
 	for (f = LIST_FIRST(&d->flows); f; f = next) {
 		next = LIST_NEXT(f, link);
-		if (f->mep.kind != VQ_EP_SIP || f->is_static)
-			continue;
-		ret = d->dp ? vq_dp_ep_del(d->dp, &f->mep.ep) : 0;
-		if (ret && ret != -ENOENT)
-			d->backend_errors++;
-		pr_info("flow removed %s (sip_priority = no)\n",
-			vq_endpoint_str(&f->mep.ep, buf, sizeof(buf)));
-		flow_free(d, f);
-		d->flows_dirty = true;
+		if (f->mep.kind == VQ_EP_SIP && !f->is_static)
+			flow_drop(d, f, "sip_priority = no");
 	}
 }
 
