@@ -360,9 +360,10 @@ static void sig_learn_path(struct daemon *d)
 	}
 }
 
+/* Every message a call takes in, its first INVITE included (VQ_CALL_MSG). */
 static void on_call_event(void *ctx, const struct vq_call_event *ev)
 {
-	if (ev->type == VQ_CALL_NEW || ev->type == VQ_CALL_MSG)
+	if (ev->type == VQ_CALL_MSG)
 		sig_learn_path(ctx);
 }
 
