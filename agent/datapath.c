@@ -452,14 +452,12 @@ int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
 	return dp_ep_set(dp, ep, &pol);
 }
 
-int vq_dp_sig_add(struct vq_dp *dp, const struct vq_endpoint *ep,
-		  uint64_t cookie)
+int vq_dp_sig_add(struct vq_dp *dp, const struct vq_endpoint *ep)
 {
 	struct vq_bpf_policy pol = {
 		.rate_bps = VQ_DP_SIG_RATE,
 		.burst = VQ_DP_SIG_BURST,
 		.clock_rate = 8000,
-		.cookie = cookie,
 	};
 
 	return dp_ep_set(dp, ep, &pol);

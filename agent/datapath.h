@@ -90,8 +90,7 @@ int vq_dp_ep_add(struct vq_dp *dp, const struct vq_endpoint *ep,
  */
 #define VQ_DP_SIG_RATE	8000	/* bytes/s: 64 kbit/s */
 #define VQ_DP_SIG_BURST	16384	/* bytes */
-int vq_dp_sig_add(struct vq_dp *dp, const struct vq_endpoint *ep,
-		  uint64_t cookie);
+int vq_dp_sig_add(struct vq_dp *dp, const struct vq_endpoint *ep);
 /* 0, or -ENOENT when the endpoint is not there. */
 int vq_dp_ep_del(struct vq_dp *dp, const struct vq_endpoint *ep);
 /* One entry's statistics, in the BPF map's layout; -ENOENT when absent. */

@@ -325,7 +325,7 @@ static void sig_learn(struct daemon *d, const struct vq_endpoint *ep)
 				vq_endpoint_str(ep, buf, sizeof(buf)));
 		return;
 	}
-	ret = vq_dp_sig_add(d->dp, ep, 0);
+	ret = vq_dp_sig_add(d->dp, ep);
 	if (ret) {
 		d->backend_errors++;
 		return;
