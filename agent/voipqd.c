@@ -494,9 +494,8 @@ static json_object *view_status(struct daemon *d)
 struct call_eps {
 	struct daemon *d;
 	json_object *eps;
-	bool rtp;                    /* some direction carried RTP */
 	struct vq_rtp_figures worst; /* the direction with the lowest MOS */
-	double mos;
+	double mos;                  /* its MOS (1-4.5); 0: no RTP yet */
 };
 
 static int call_ep_json(void *arg, const struct vq_media_ep *mep)
@@ -522,8 +521,7 @@ static int call_ep_json(void *arg, const struct vq_media_ep *mep)
 		if (!vq_bpf_rtp_figures(&v, dir, &f))
 			continue;
 		mos = vq_emodel_mos_observed(mep->codec.name, f.loss_pct, f.jitter_ms);
-		if (!ce->rtp || mos < ce->mos) {
-			ce->rtp = true;
+		if (!ce->mos || mos < ce->mos) {
 			ce->worst = f;
 			ce->mos = mos;
 		}
@@ -535,10 +533,9 @@ static int call_ep_json(void *arg, const struct vq_media_ep *mep)
 static void call_add_eps(json_object *c, struct call_eps *ce)
 {
 	json_object_object_add(c, "endpoints", ce->eps);
-	json_object_object_add(c, "rtp", json_object_new_boolean(ce->rtp));
 	json_object_object_add(c, "loss_pct", json_object_new_double(ce->worst.loss_pct));
 	json_object_object_add(c, "jitter_ms", json_object_new_double(ce->worst.jitter_ms));
-	json_object_object_add(c, "mos", json_object_new_double(ce->rtp ? ce->mos : 0));
+	json_object_object_add(c, "mos", json_object_new_double(ce->mos));
 }
 
 struct calls_arg {

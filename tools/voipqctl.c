@@ -375,7 +375,7 @@ static void render_calls(struct vq_out *o, json_object *r)
 	vq_out_table_open(o, "calls");
 	for (size_t i = 0; calls && i < json_object_array_length(calls); i++) {
 		json_object *c = json_object_array_get_idx(calls, i);
-		json_object *eps = jarr(c, "endpoints"), *b;
+		json_object *eps = jarr(c, "endpoints");
 		char num[24];
 		bool rtp;
 
@@ -390,7 +390,7 @@ static void render_calls(struct vq_out *o, json_object *r)
 		 * The call's worst RTP stream; in text "-", in JSON mos 0,
 		 * before any RTP went through.
 		 */
-		rtp = json_object_object_get_ex(c, "rtp", &b) && json_object_get_boolean(b);
+		rtp = jdbl(c, "mos") > 0;
 		vq_out_dbl(o, "loss_pct", NULL, 2, jdbl(c, "loss_pct"));
 		vq_out_dbl(o, "jitter_ms", NULL, 2, jdbl(c, "jitter_ms"));
 		vq_out_dbl(o, "mos", NULL, 2, jdbl(c, "mos"));
