@@ -308,15 +308,9 @@ static void sig_learn(struct daemon *d, const struct vq_endpoint *ep)
 	if (!d->dp || d->stopping || !d->cfg.sip_priority ||
 	    ep->proto != IPPROTO_UDP)
 		return;
-	f = flow_find(d, ep);
-	if (f) {
-		/* Media or a rule there already has its own budget. */
-		if (f->mep.kind == VQ_EP_SIP && f->adopted) {
-			f->adopted = false;
-			d->flows_dirty = true;
-		}
+	/* Known already; media or a rule there has its own budget. */
+	if (flow_find(d, ep))
 		return;
-	}
 	if (d->n_sig >= MAX_SIG_FLOWS) {
 		if (!d->sig_refused++)
 			pr_warn("%u SIP signalling endpoints are prioritised, the "
@@ -572,8 +566,7 @@ static void adopted_calls_json(struct daemon *d, json_object *calls)
 		struct call_eps ce = { .d = d };
 		json_object *c;
 
-		/* Signalling is no call's: the flows view lists it. */
-		if (!f->adopted || f->mep.kind == VQ_EP_SIP)
+		if (!f->adopted)
 			continue;
 		for (g = LIST_FIRST(&d->flows); g != f; g = LIST_NEXT(g, link))
 			if (g->adopted && !strcmp(g->call_id, f->call_id))
@@ -588,8 +581,7 @@ static void adopted_calls_json(struct daemon *d, json_object *calls)
 		add_str(c, "state", "adopted");
 		add_u64(c, "age_s", (now_ns() - f->added_ns) / NSEC_PER_SEC);
 		for (g = f; g; g = LIST_NEXT(g, link))
-			if (g->adopted && g->mep.kind != VQ_EP_SIP &&
-			    !strcmp(g->call_id, f->call_id))
+			if (g->adopted && !strcmp(g->call_id, f->call_id))
 				call_ep_json(&ce, &g->mep);
 		call_add_eps(c, &ce);
 		json_object_array_add(calls, c);
@@ -1104,7 +1096,8 @@ static int calls_load_one(struct daemon *d, json_object *o)
 	f = flow_new(d, &ep);
 	if (!f)
 		return -ENOMEM;
-	f->adopted = true;
+	/* Signalling belongs to no call: there is no call to name it after. */
+	f->adopted = kind != VQ_EP_SIP;
 	flow_set_kind(d, f, (uint8_t)kind);
 	f->mep.side = side ? VQ_SIDE_ANSWER : VQ_SIDE_OFFER;
 	snprintf(f->mep.codec.name, sizeof(f->mep.codec.name), "%s", codec);
@@ -1150,11 +1143,12 @@ static void calls_load(struct daemon *d)
 	}
 	fclose(in);
 	vq_dp_ep_for_each(d->dp, mark_present, d);
+	/* Before any capture: every flow there is is one the file named. */
 	for (f = LIST_FIRST(&d->flows); f; f = next) {
 		next = LIST_NEXT(f, link);
-		if (f->adopted && !f->present)
+		if (!f->present)
 			flow_free(d, f);
-		else if (f->adopted)
+		else
 			n++;
 	}
 	d->flows_dirty = true;

@@ -372,7 +372,7 @@ link_rate() { in_ns "$NS_RTR" tc class show dev r1 classid 1:1 | grep -o 'rate [
 reloaded() { [ "$(grep -c "$1" "$OUT/voipqd.log")" -gt "$2" ]; }
 n=$(grep -c "configuration reloaded" "$OUT/voipqd.log" || true)
 check "reload: before, the uplink is shaped at 95 %" test "$(link_rate)" = "rate 9500Kbit"
-check "reload: before, the signalling endpoint is there (adopted with the call)" \
+check "reload: before, the signalling endpoint is there (kept over the restart)" \
 	has_flow "$WAN_IP" 5060
 printf 'shape_percent = 80\nsip_priority = no\n' > "$OUT/voipq.conf"
 kill -HUP "$VQD_PID"
