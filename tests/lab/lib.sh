@@ -377,24 +377,32 @@ hangup() {
 	in_ns "$NS_LAN" bash -c 'cat > "/dev/udp/$1/$2"' _ "$ip" "$2" <<<"$msg"
 }
 
-# answer_ms TRACE METHOD: ms from sipp's first sending METHOD to the 200 it
-# received for it, from the time stamps of its message trace; "never" when
-# no such 200 is there.
-answer_ms() {
-	awk -v m="$2" '
-	function ms(t, a) { split(t, a, ":"); return (a[1] * 3600 + a[2] * 60 + a[3]) * 1000 }
+# sipp_msg_ms TRACE METHOD sent|answer: from the time stamps of sipp's
+# message trace, when it first sent METHOD (ms since the epoch), or the ms
+# from then to the 200 it received for it; "never" when either is missing.
+sipp_msg_ms() {
+	awk -v m="$2" -v what="$3" '
+	function ms(d, t, a, b, s) {
+		split(d, a, "-"); split(t, b, ":")
+		s = mktime(a[1] " " a[2] " " a[3] " " b[1] " " b[2] " " int(b[3]))
+		return (s + b[3] - int(b[3])) * 1000
+	}
 	{ sub(/\r$/, "") }
-	/^-+ [0-9]+-[0-9]+-[0-9]+ / { ts = $3; next }
+	/^-+ [0-9]+-[0-9]+-[0-9]+ / { now = ms($2, $3); next }
 	/^[A-Z]+ message sent/ { out = 1; next }
 	/^[A-Z]+ message received/ { out = 0; next }
-	out && $1 == m && t0 == "" { t0 = ts }
+	out && $1 == m && t0 == "" {
+		t0 = now
+		if (what == "sent") { printf "%.0f\n", t0; done = 1; exit }
+	}
 	!out && t0 != "" && /^SIP\/2\.0 200 / { ok = 1; next }
 	ok && $1 == "CSeq:" {
-		if ($3 == m) { d = ms(ts) - ms(t0); printf "%.2f\n", d < 0 ? d + 86400000 : d; done = 1; exit }
+		if ($3 == m) { printf "%.2f\n", now - t0; done = 1; exit }
 		ok = 0
 	}
 	END { if (!done) print "never" }' "$1"
 }
+answer_ms() { sipp_msg_ms "$1" "$2" answer; }
 
 # --- floods both ways -------------------------------------------------------
 # lab_flood [UDP_UP [UDP_DOWN]]: iperf3 from the LAN phone's side to the far

@@ -84,12 +84,9 @@ gone_at() {
 # since_sent MS TRACE METHOD: ms from sipp's sending METHOD (the time
 # stamp in its message trace) to MS.
 since_sent() {
-	local ts
-	[ "$1" = never ] && { echo never; return 0; }
-	ts=$(awk -v m="$3" '/^-+ [0-9]+-[0-9]+-[0-9]+ / { ts = $2 " " $3 }
-			    $1 == m { print ts; exit }' "$2")
-	[ -n "$ts" ] || { echo never; return 0; }
-	echo $(($1 - $(date -d "$ts" +%s%3N)))
+	local sent
+	sent=$(sipp_msg_ms "$2" "$3" sent)
+	if [ "$1" = never ] || [ "$sent" = never ]; then echo never; else echo $(($1 - sent)); fi
 }
 within() { [ "$1" != never ] && [ "$1" -le "$2" ]; }
 
