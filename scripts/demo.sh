@@ -150,10 +150,13 @@ run() {
 	for pid in "${PROBES[@]}"; do reap "$pid" || true; done
 	# The phone hangs up while the line is still flooded: its BYE and the
 	# answer cross the same queues as the media did.
+	# Two seconds for the answer under the floods; a BYE or 200 they lost
+	# is retransmitted after they stop (uas_media.xml lingers for it).
 	hangup "$tag" 5060
+	poll 40 eval '! kill -0 "$uac" 2>/dev/null' || true
+	lab_flood_stop
 	sipp_wait "$tag" "$uac"
 	sipp_wait "$tag" "$uas"
-	lab_flood_stop
 	[ "$tag" = on ] && voipqd_stop TERM
 	if [ "$(kv "$OUT/$tag.up" received)" -eq 0 ] || [ "$(kv "$OUT/$tag.down" received)" -eq 0 ]; then
 		lab_fail "the call's media did not get through ($tag): see $OUT/$tag.up and $OUT/$tag.down"
