@@ -388,6 +388,7 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 							  VOIPQ_VOICE_MINOR;
 	b->skel->rodata->dscp_rewrite = !cfg->no_dscp;
 	b->skel->rodata->ef_ifindex = cfg->ef_ifindex;
+	b->skel->rodata->ack_minor = cfg->no_ack ? 0 : VOIPQ_ACK_MINOR;
 	b->skel->rodata->clock_from_tstamp = cfg->clock_from_tstamp;
 
 	err = voipq_bpf__load(b->skel);
@@ -904,6 +905,7 @@ int vq_bpf_stats(struct vq_bpf *b, struct voipq_stats *out)
 		out->frags += percpu[i].frags;
 		out->malformed += percpu[i].malformed;
 		out->dscp_rewritten += percpu[i].dscp_rewritten;
+		out->acks += percpu[i].acks;
 	}
 out:
 	free(percpu);

@@ -31,6 +31,7 @@ struct vq_bpf_cfg {
 	uint32_t ef_ifindex;      /* re-mark EF only leaving this interface
 				   * (the WAN); 0: any */
 	bool no_tcx;              /* clsact + tc filter even where tcx exists */
+	bool no_ack;              /* leave pure TCP ACKs as bulk, not 1:30 */
 	/*
 	 * Tests only: the classifier takes "now" from skb->tstamp, which
 	 * BPF_PROG_TEST_RUN passes in from ctx_in, instead of the clock.

@@ -118,6 +118,8 @@ static int bpf_up(struct vq_dp *dp, const struct vq_dp_cfg *cfg,
 		.max_endpoints = cfg->max_endpoints,
 		/* EF on the way up only (the WAN's egress). */
 		.ef_ifindex = if_nametoindex(cfg->shaper.wan),
+		/* 1:30 exists only in our own tree */
+		.no_ack = !cfg->shape,
 	};
 	int ret;
 

@@ -10,6 +10,11 @@
  *   Voice gets prio 0 and a guaranteed share; bulk is the default class
  *   and is guaranteed the rest, so voice can borrow the idle link but can
  *   never starve bulk below link - voice share (DESIGN.md decision 4).
+ * - Pure TCP ACKs (1:30, also set by the classifier) go between the two:
+ *   prio 1, a small guaranteed share, and they too may borrow the link
+ *   only above bulk's guarantee. A download's ACKs stuck behind an upload
+ *   make the download bursty; a per-flow leaf hides that, a pfifo leaf
+ *   does not.
  * - No rate tables. Since 3.x the kernel computes transmit times itself
  *   when the ratespec says its link layer (sch_htb.c only reads
  *   TCA_HTB_RTAB for TC_LINKLAYER_UNAWARE, i.e. old tc). Rates above
@@ -51,6 +56,7 @@
 
 #define VOICE_ID (VQ_SHAPER_HANDLE | VOIPQ_VOICE_MINOR)
 #define BULK_ID (VQ_SHAPER_HANDLE | VOIPQ_BULK_MINOR)
+#define ACK_ID (VQ_SHAPER_HANDLE | VOIPQ_ACK_MINOR)
 #define LINK_ID (VQ_SHAPER_HANDLE | VQ_SHAPER_LINK_MINOR)
 #define CLSACT_HANDLE TC_H_MAKE(TC_H_CLSACT, 0)
 #define INGRESS_PARENT TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
@@ -187,7 +193,7 @@ int vq_shaper_config_check(struct vq_shaper_config *cfg, char *err,
 }
 
 struct tree {
-	uint64_t link_bps, voice_bps, bulk_bps;
+	uint64_t link_bps, voice_bps, ack_bps, bulk_bps;
 	unsigned int frame;	/* MTU + link header, bytes */
 };
 
@@ -204,7 +210,11 @@ static void tree_rates(struct tree *t, uint64_t line_bps, unsigned int pct,
 		floor_bps = t->link_bps / 2;
 	if (t->voice_bps < floor_bps)
 		t->voice_bps = floor_bps;
-	t->bulk_bps = t->link_bps - t->voice_bps;
+	/* voice takes at most 90 %: bulk keeps at least 5 % */
+	t->ack_bps = t->link_bps / 100 * VQ_SHAPER_ACK_PCT;
+	if (!t->ack_bps)
+		t->ack_bps = 1;
+	t->bulk_bps = t->link_bps - t->voice_bps - t->ack_bps;
 	t->frame = (mtu ? mtu : 1500) + ETH_HLEN;
 }
 
@@ -845,11 +855,12 @@ static int leaves(struct vq_nl *nl, const char *dev, int ifindex,
 		VQ_LEAF_FQ_CODEL, VQ_LEAF_SFQ, VQ_LEAF_PFIFO,
 	};
 	const struct { uint32_t id; uint64_t bps; } cls[] = {
-		{ VOICE_ID, t->voice_bps }, { BULK_ID, t->bulk_bps },
+		{ VOICE_ID, t->voice_bps }, { ACK_ID, t->ack_bps },
+		{ BULK_ID, t->bulk_bps },
 	};
 	int ret = 0;
 
-	for (size_t c = 0; c < 2; c++) {
+	for (size_t c = 0; c < sizeof(cls) / sizeof(cls[0]); c++) {
 		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 			enum vq_leaf k = order[i];
 
@@ -916,8 +927,11 @@ static int tree_install(struct vq_nl *nl, const char *dev, int ifindex,
 		ret = htb_class(nl, ifindex, LINK_ID, VOICE_ID, t->voice_bps,
 				t->link_bps, 0, r2q, t->frame);
 	if (!ret)
-		ret = htb_class(nl, ifindex, LINK_ID, BULK_ID, t->bulk_bps,
+		ret = htb_class(nl, ifindex, LINK_ID, ACK_ID, t->ack_bps,
 				t->link_bps, 1, r2q, t->frame);
+	if (!ret)
+		ret = htb_class(nl, ifindex, LINK_ID, BULK_ID, t->bulk_bps,
+				t->link_bps, 2, r2q, t->frame);
 	if (ret) {
 		fail(err, errlen, ret, nl, "add the HTB classes on %s", dev);
 		return ret;

@@ -3,12 +3,14 @@
  * The shaper: an HTB tree at slightly below the line rate in each
  * direction, so that the queue forms on this box, where voice can jump it,
  * and not in the modem (DESIGN.md decision 5). The classifier hands voice
- * to the tree through skb->priority = 1:10 (decision 2).
+ * to the tree through skb->priority = 1:10 (decision 2), and pure TCP ACKs
+ * through 1:30.
  *
  *   1:   htb root, default 1:20
  *   1:1  link class, rate = ceil = shaped link rate
- *   1:10 voice, prio 0, rate = voice share, ceil = link   leaf 10:
- *   1:20 bulk,  prio 1, rate = link - voice, ceil = link leaf 20:
+ *   1:10 voice, prio 0, rate = voice share, ceil = link        leaf 10:
+ *   1:30 acks,  prio 1, rate = 5 % of link, ceil = link        leaf 30:
+ *   1:20 bulk,  prio 2, rate = link - voice - acks, ceil = link leaf 20:
  *
  * With the kmod backend the tree is one qdisc instead: sch_voipq as 1:,
  * rate = link, voice share = voice / link (it caps voice itself).
@@ -40,6 +42,8 @@
 #define VQ_SHAPER_SHAPE_PCT	95
 #define VQ_SHAPER_DOWN_PCT	85
 #define VQ_SHAPER_VOICE_PCT	30
+/* Pure TCP ACKs' guaranteed share; above it they borrow before bulk. */
+#define VQ_SHAPER_ACK_PCT	5
 /* At least three G.711 calls (~90 kbit/s each with headers) for voice. */
 #define VQ_SHAPER_VOICE_MIN	300000ULL
 /*

@@ -476,6 +476,7 @@ static json_object *view_status(struct daemon *d)
 	add_u64(c, "sip_flows_refused", d->sig_refused);
 	add_u64(c, "demoted", bs.demoted);
 	add_u64(c, "prioritised", bs.hits - bs.demoted);
+	add_u64(c, "acks_prioritised", bs.acks);
 	add_u64(c, "backend_errors", d->backend_errors);
 	json_object_object_add(o, "counters", c);
 	return o;

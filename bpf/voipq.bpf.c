@@ -5,13 +5,14 @@
  * What it promises: a packet to or from a media endpoint the agent learned
  * from SIP leaves with skb->priority set to the voice class, as long as that
  * endpoint stays within its budget (a token bucket sized from the codec);
- * everything else leaves exactly as it came. It never drops and never
+ * everything else leaves as it came, but for pure TCP ACKs, which are put
+ * in a class of their own ahead of bulk (see vq_pure_ack). It never drops and never
  * redirects: whatever goes wrong — a short header, a full map, an agent that
  * died — the packet goes out as bulk (fail open, DESIGN.md decision 6).
  *
  * Cost model: most packets on a home router are not voice, so the common
- * cases are made cheap first. Non-IP and non-UDP packets count one per-CPU
- * counter and leave. UDP packets test two bits in the port-presence bitmap
+ * cases are made cheap first. Non-IP packets count one per-CPU counter and
+ * leave; TCP reads its header's flags, other protocols nothing. UDP packets test two bits in the port-presence bitmap
  * (an array map the verifier inlines) and reach the hash map only when a
  * port matches. Hits pay for the bucket, counters and RTP statistics.
  * Static prefix rules (an LPM trie) are consulted only when both exact
@@ -66,6 +67,8 @@ const volatile __u8 dscp_rewrite = 1;		/* allow per-entry EF marking */
  * 0: any interface.
  */
 const volatile __u32 ef_ifindex = 0;
+/* The class for pure TCP ACKs under voice_major; 0: leave them as bulk. */
+const volatile __u32 ack_minor = VOIPQ_ACK_MINOR;
 /*
  * Tests only: take "now" from skb->tstamp instead of bpf_ktime_get_ns(),
  * because BPF_PROG_TEST_RUN has no controllable clock but does pass tstamp
@@ -264,6 +267,47 @@ static __always_inline void rtp_update(struct voipq_rtp_dir *r,
 	r->flags = flags | VOIPQ_RTP_HAVE_TRANSIT;
 }
 
+struct vq_tcp {
+	__be16 source;
+	__be16 dest;
+	__be32 seq;
+	__be32 ack_seq;
+	__u8 doff;	/* data offset << 4 */
+	__u8 flags;	/* CWR ECE URG ACK PSH RST SYN FIN */
+	__be16 window;
+	__be16 check;
+	__be16 urg_ptr;
+};
+
+#define VQ_TCP_FIN	0x01
+#define VQ_TCP_SYN	0x02
+#define VQ_TCP_RST	0x04
+#define VQ_TCP_ACK	0x10
+
+/*
+ * A pure ACK: a TCP segment with ACK and none of SYN, FIN or RST, and no
+ * payload: what the IP header says its datagram holds ends where the TCP
+ * header does. On a saturated uplink a download's ACKs otherwise wait
+ * behind the upload, and the download stalls and then arrives in bursts,
+ * which fill the modem's queue downstream. A leaf that queues per flow
+ * (fq_codel, sfq) would isolate them; the pfifo fallback cannot. The class
+ * is below voice and its share of the link is capped like voice's, so
+ * segments forged to look like ACKs cannot take bulk's guaranteed rate.
+ * @l3_len is the datagram's length from its first header byte.
+ */
+static __always_inline int vq_pure_ack(struct vq_cursor *c, __u32 l3_off,
+				       __u32 l3_len, void *data)
+{
+	struct vq_tcp *th = vq_pull(c, sizeof(*th));
+	__u32 end;
+
+	if (!th || (th->flags & (VQ_TCP_ACK | VQ_TCP_SYN | VQ_TCP_FIN |
+				 VQ_TCP_RST)) != VQ_TCP_ACK)
+		return 0;
+	end = (__u32)((void *)th - data) + (th->doff >> 4) * 4;
+	return end == l3_off + l3_len;
+}
+
 /* Returns 1 when the header was rewritten. */
 static __always_inline int set_dscp_ef(struct __sk_buff *skb, __u32 l3_off,
 					__u16 family, __be16 old_word)
@@ -337,8 +381,27 @@ int voipq_classify(struct __sk_buff *skb)
 		st->malformed++;
 		return TC_ACT_OK;
 	}
-	if (l4proto != IPPROTO_UDP)
+	if (l4proto != IPPROTO_UDP) {
+		__u32 l3_len;
+
+		if (l4proto != IPPROTO_TCP || ret != VQ_L3_OK || !ack_minor)
+			return TC_ACT_OK;
+		/* proto, not iph/ip6: see key_set() */
+		if (proto == ETH_P_IP) {
+			/* a first fragment is not a whole segment */
+			if (iph->frag_off & bpf_htons(VQ_IP_MF))
+				return TC_ACT_OK;
+			l3_len = bpf_ntohs(iph->tot_len);
+		} else {
+			l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		}
+		if (vq_pure_ack(&c, l3_off, l3_len,
+				(void *)(long)skb->data)) {
+			skb->priority = TC_H_MAKE(voice_major << 16, ack_minor);
+			st->acks++;
+		}
 		return TC_ACT_OK;
+	}
 	if (ret == VQ_L3_FRAGMENT) {
 		st->frags++;
 		return TC_ACT_OK;

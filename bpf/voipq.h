@@ -15,6 +15,8 @@
 /* The voice class minor under the HTB (or sch_voipq) root: 1:10. */
 #define VOIPQ_VOICE_MINOR 0x10
 #define VOIPQ_BULK_MINOR 0x20
+/* Pure TCP ACKs, ahead of bulk in the HTB tree: 1:30. */
+#define VOIPQ_ACK_MINOR 0x30
 
 #define VOIPQ_DSCP_EF 46
 
@@ -151,7 +153,8 @@ struct voipq_stats {
 	__u64 frags;       /* non-first UDP fragments: no ports, bulk */
 	__u64 malformed;   /* headers cut short or impossible */
 	__u64 dscp_rewritten;
+	__u64 acks;        /* pure TCP ACKs put in the ACK class */
 };
-_Static_assert(sizeof(struct voipq_stats) == 56, "voipq_stats layout");
+_Static_assert(sizeof(struct voipq_stats) == 64, "voipq_stats layout");
 
 #endif

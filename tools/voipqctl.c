@@ -346,7 +346,7 @@ static void render_status(struct vq_out *o, json_object *r)
 			"sip_seen", "sip_tls_seen", "sip_duplicates", "sip_invalid",
 			"calls_active", "learned", "evicted", "endpoints_refused",
 			"sip_flows", "sip_flows_refused", "prioritised", "demoted",
-			"backend_errors",
+			"acks_prioritised", "backend_errors",
 		};
 
 		vq_out_text(o, "counters:");

@@ -13,9 +13,11 @@
 #
 # Prints a table and BENCH lines for voipq against its targets. Added delay
 # is the loaded p99 minus the unloaded p50 of the same path. Bulk goodput is
-# what the bulk class carried on the wire (HTB counts link-layer bytes) over
-# the shaped rate left after voice: TCP's own headers are the protocol's
-# cost, not the scheduler's.
+# what the data classes carried on the wire (HTB counts link-layer bytes):
+# bulk, and the pure TCP ACKs the classifier puts ahead of it in all three
+# ways (what differs between them is voice), over the shaped rate left
+# after voice: TCP's own headers are the protocol's cost, not the
+# scheduler's.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${BUILD:-$HERE/../../build}
@@ -55,6 +57,11 @@ static_off() {
 	done
 }
 
+# Bytes bulk (1:20) and pure ACKs (1:30) have sent upstream so far.
+data_bytes() {
+	echo $(($(class_bytes "$NS_RTR" r1 1:20) + $(class_bytes "$NS_RTR" r1 1:30)))
+}
+
 # run TAG [udp-in-range]: voice both ways under TCP up+down (and optionally
 # a UDP flood to WAN:20004, inside the static rule's range).
 run() {
@@ -69,7 +76,7 @@ run() {
 	[ -n "$udp" ] && lab_bg "$NS_LAN" iperf3 -c "$WAN_IP" -p 20004 -u -b 30M \
 		-t $((SECS + 2)) --cport 20006
 	sleep 1
-	b0=$(class_bytes "$NS_RTR" r1 1:20)
+	b0=$(data_bytes)
 	t0=$(date +%s.%N)
 	in_ns "$NS_WAN" "$PROBE" 20002 --peer "$LAN_IP:20000" --count "$PKTS" \
 		--delay 200 --timeout $((SECS + 2)) > "$OUT/up-$tag" &
@@ -78,7 +85,7 @@ run() {
 		--delay 200 --timeout $((SECS + 2)) > "$OUT/down-$tag" &
 	local b=$!
 	wait $a $b
-	b1=$(class_bytes "$NS_RTR" r1 1:20)
+	b1=$(data_bytes)
 	t1=$(date +%s.%N)
 	echo "bulk_bytes=$((b1 - b0)) secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		> "$OUT/bulk-$tag"

@@ -15,6 +15,8 @@
 
 /* HTB class 1:10, what the classifier sets on a prioritised packet. */
 #define VOICE_PRIO ((1u << 16) | VOIPQ_VOICE_MINOR)
+/* HTB class 1:30, for pure TCP ACKs. */
+#define ACK_PRIO ((1u << 16) | VOIPQ_ACK_MINOR)
 
 /* The reason BPF tests cannot run here, or NULL when they can. */
 const char *dp_unavailable(void);
@@ -23,6 +25,8 @@ const char *dp_unavailable(void);
 struct vq_bpf *dp_open(bool tstamp_clock);
 /* The same, re-marking EF only on packets leaving @ef_ifindex (0: any). */
 struct vq_bpf *dp_open_ef(bool tstamp_clock, uint32_t ef_ifindex);
+/* The same, with @cfg's knobs (its pin directory is replaced). */
+struct vq_bpf *dp_open_cfg(struct vq_bpf_cfg cfg);
 /* Unpin and close what dp_open() made (a checked-fixture teardown). */
 void dp_close(void);
 const char *dp_pin_dir(void);

@@ -61,12 +61,20 @@ struct vq_bpf *dp_open(bool tstamp_clock)
 struct vq_bpf *dp_open_ef(bool tstamp_clock, uint32_t ef_ifindex)
 {
 	struct vq_bpf_cfg cfg = {
-		.pin_dir = dp_pin_dir(),
-		.max_endpoints = 1024,
 		.clock_from_tstamp = tstamp_clock,
 		.ef_ifindex = ef_ifindex,
 	};
+
+	return dp_open_cfg(cfg);
+}
+
+struct vq_bpf *dp_open_cfg(struct vq_bpf_cfg cfg)
+{
 	int err;
+
+	cfg.pin_dir = dp_pin_dir();
+	if (!cfg.max_endpoints)
+		cfg.max_endpoints = 1024;
 
 	ck_assert_ptr_null(cur);
 	dp_wipe();

@@ -258,6 +258,111 @@ START_TEST(tcp_is_bulk)
 }
 END_TEST
 
+/* Ethernet + IPv4 + TCP from the phone, @flags besides ACK, @n bytes. */
+static size_t tcp4(uint8_t *f, uint8_t flags, size_t n)
+{
+	uint8_t t[PB_MAX], ip[PB_MAX], pl[1400] = { 0 };
+	size_t len = tcp_wrap(t, 51000, 443, 1, flags, pl, n);
+
+	len = ipv4_wrap(ip, PHONE, FAR, IPPROTO_TCP, t, len);
+	return eth_wrap(f, ETH_P_IP, ip, len);
+}
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ECE 0x40
+#define TCP_CWR 0x80
+
+/* Ethernet + IPv4 header length, where the TCP header starts in tcp4(). */
+#define TCP4_OFF (14 + 20)
+
+START_TEST(pure_ack_goes_to_the_ack_class)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX], t[PB_MAX], ip[PB_MAX], opts[12] = { 1, 1, 8, 10 };
+	static const uint16_t tag[] = { 0x8100 };
+	size_t n;
+
+	n = tcp4(f, 0, 0);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), ACK_PRIO);
+	/* ECN's flags and PSH say nothing about carrying data */
+	n = tcp4(f, TCP_ECE | TCP_CWR | TCP_PSH, 0);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), ACK_PRIO);
+	/* a frame padded to Ethernet's minimum, as it arrives from a wire */
+	n = tcp4(f, 0, 0);
+	memset(f + n, 0, 60 - n);
+	ck_assert_uint_eq(dp_prio(b, f, 60, 0), ACK_PRIO);
+
+	/* TCP options (NOP, NOP, timestamps) are header, not payload */
+	n = tcp_wrap(t, 51000, 443, 1, 0, opts, sizeof(opts));
+	t[12] = 8 << 4;
+	n = ipv4_wrap_opt(ip, PHONE, FAR, IPPROTO_TCP, 1, 0, 8, t, n);
+	n = eth_wrap_tags(f, tag, 1, ETH_P_IP, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), ACK_PRIO);
+
+	/* IPv6, behind a destination options header */
+	n = tcp_wrap(t, 51000, 443, 1, 0, NULL, 0);
+	n = ext8_wrap(ip, IPPROTO_TCP, t, n);
+	memcpy(t, ip, n);
+	n = ipv6_wrap(ip, PHONE6, FAR6, IPPROTO_DSTOPTS, t, n);
+	n = eth_wrap(f, ETH_P_IPV6, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), ACK_PRIO);
+
+	ck_assert_uint_eq(dp_stats(b).acks, 5);
+	ck_assert_uint_eq(dp_stats(b).hits, 0);
+}
+END_TEST
+
+START_TEST(tcp_with_data_or_other_flags_stays_bulk)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX], t[PB_MAX], ip[PB_MAX];
+	static const uint8_t flags[] = { TCP_SYN, TCP_FIN, TCP_RST };
+	size_t n;
+
+	n = tcp4(f, 0, 1);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	n = tcp4(f, TCP_PSH, 1200);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	for (size_t i = 0; i < sizeof(flags); i++) {
+		n = tcp4(f, flags[i], 0);
+		ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	}
+	/* no ACK flag at all */
+	n = tcp4(f, 0, 0);
+	f[TCP4_OFF + 13] = 0;
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	/* IPv6 with one byte of data */
+	n = tcp_wrap(t, 51000, 443, 1, 0, "x", 1);
+	n = ipv6_wrap(ip, PHONE6, FAR6, IPPROTO_TCP, t, n);
+	n = eth_wrap(f, ETH_P_IPV6, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	/* a first fragment holding only the header is not a whole segment */
+	n = tcp_wrap(t, 51000, 443, 1, 0, NULL, 0);
+	n = ipv4_wrap_opt(ip, PHONE, FAR, IPPROTO_TCP, 1, 0x2000, 0, t, n);
+	n = eth_wrap(f, ETH_P_IP, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	/* cut short anywhere in the TCP header */
+	n = tcp4(f, 0, 0);
+	for (size_t cut = TCP4_OFF; cut < n; cut++)
+		ck_assert_uint_eq(dp_prio(b, f, cut, 0), 0);
+	ck_assert_uint_eq(dp_stats(b).acks, 0);
+}
+END_TEST
+
+START_TEST(ack_class_can_be_turned_off)
+{
+	struct vq_bpf *b = dp_open_cfg((struct vq_bpf_cfg){ .no_ack = true });
+	uint8_t f[PB_MAX];
+	size_t n = tcp4(f, 0, 0);
+
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	ck_assert_uint_eq(dp_stats(b).acks, 0);
+}
+END_TEST
+
 START_TEST(non_first_fragment_is_bulk_and_counted)
 {
 	struct vq_bpf *b = dp_open(false);
@@ -1000,6 +1105,13 @@ Suite *datapath_suite(void)
 	tcase_add_test(tc, vlan_tagged_hit);
 	tcase_add_test(tc, udp_miss_is_bulk);
 	tcase_add_test(tc, tcp_is_bulk);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ack");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, pure_ack_goes_to_the_ack_class);
+	tcase_add_test(tc, tcp_with_data_or_other_flags_stays_bulk);
+	tcase_add_test(tc, ack_class_can_be_turned_off);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("robustness");

@@ -104,5 +104,17 @@ for dir in up down; do
 		exit !ok
 	}' || fail=1
 done
+# Pure TCP ACKs leave in their own class, ahead of bulk: the download's
+# upstream, the upload's downstream (each flood ran ~10 s, twice; a 8.5
+# Mbit/s TCP flow is acknowledged with ~20 kB/s of ACKs).
+acks=$(sed -n 's/.* acks=\([0-9]*\).*/\1/p' "$OUT/stats")
+for dev in r1 ifb-r1; do
+	b=$(class_bytes "$NS_RTR" "$dev" 1:30)
+	lab_log "ACK class 1:30 on $dev: $b bytes (classifier: ${acks:-?} pure ACKs)"
+	[ "${b:-0}" -ge 100000 ] && [ "${acks:-0}" -gt 0 ] || {
+		echo "FAIL: $dev: the ACK class 1:30 carried ${b:-no} bytes (>= 100000), classifier acks=${acks:-?}"
+		fail=1
+	}
+done
 [ $fail -eq 0 ] || exit 1
-echo "lab datapath: ok (voice clean with the entry, hurt without it, both directions)"
+echo "lab datapath: ok (voice clean with the entry, hurt without it, both directions; ACKs in their class)"

@@ -158,9 +158,10 @@ static int cmd_stats(void)
 		return 1;
 	}
 	if (!vq_bpf_stats(dp->bpf, &s))
-		printf("packets=%llu udp=%llu hits=%llu demoted=%llu\n",
+		printf("packets=%llu udp=%llu hits=%llu demoted=%llu acks=%llu\n",
 		       (unsigned long long)s.packets, (unsigned long long)s.udp,
-		       (unsigned long long)s.hits, (unsigned long long)s.demoted);
+		       (unsigned long long)s.hits, (unsigned long long)s.demoted,
+		       (unsigned long long)s.acks);
 	vq_bpf_ep_for_each(dp->bpf, print_ep, NULL);
 	vq_dp_down(dp, true, NULL, 0);
 	return 0;

@@ -24,6 +24,7 @@
 #define KSFT_SKIP 4
 #define VOICE 0x10010U
 #define BULK 0x10020U
+#define ACK 0x10030U
 #define LINK 0x10001U
 
 static char err[VQ_SHAPER_ERRLEN];
@@ -92,8 +93,10 @@ static void verify_tree(const char *dev, uint64_t link_bps,
 			uint64_t voice_bps)
 {
 	struct vq_shaper_dev_status ds;
-	const struct vq_shaper_class *l, *v, *b;
+	const struct vq_shaper_class *l, *v, *a, *b;
 	const char *leaf = best_leaf();
+	uint64_t ack_bps = link_bps / 100 * VQ_SHAPER_ACK_PCT;
+	uint64_t bulk_bps = link_bps - voice_bps - ack_bps;
 	uint64_t tick, burst;
 
 	status(dev, &ds);
@@ -101,30 +104,38 @@ static void verify_tree(const char *dev, uint64_t link_bps,
 	ck_assert_uint_eq(ds.root_handle, 0x10000);
 	ck_assert_uint_eq(ds.defcls, VOIPQ_BULK_MINOR);
 	ck_assert(ds.ours);
-	ck_assert_uint_eq(ds.nclasses, 3);
+	ck_assert_uint_eq(ds.nclasses, 4);
 	l = cls(&ds, LINK);
 	v = cls(&ds, VOICE);
+	a = cls(&ds, ACK);
 	b = cls(&ds, BULK);
 	ck_assert_uint_eq(l->parent, TC_H_ROOT);
 	ck_assert_uint_eq(v->parent, LINK);
+	ck_assert_uint_eq(a->parent, LINK);
 	ck_assert_uint_eq(b->parent, LINK);
 	ck_assert_uint_eq(l->rate_bps, link_bps);
 	ck_assert_uint_eq(l->ceil_bps, link_bps);
 	ck_assert_uint_eq(v->rate_bps, voice_bps);
 	ck_assert_uint_eq(v->ceil_bps, link_bps);
-	ck_assert_uint_eq(b->rate_bps, link_bps - voice_bps);
+	/* HTB keeps rates in bytes per second */
+	ck_assert_uint_eq(a->rate_bps, ack_bps / 8 * 8);
+	ck_assert_uint_eq(a->ceil_bps, link_bps);
+	ck_assert_uint_eq(b->rate_bps, bulk_bps / 8 * 8);
 	ck_assert_uint_eq(b->ceil_bps, link_bps);
+	/* voice, then pure ACKs, then bulk */
 	ck_assert_uint_eq(v->prio, 0);
-	ck_assert_uint_eq(b->prio, 1);
+	ck_assert_uint_eq(a->prio, 1);
+	ck_assert_uint_eq(b->prio, 2);
 	ck_assert_uint_ge(v->quantum, 1514);
 	ck_assert_uint_le(b->quantum, 200000);
 	/* burst: a millisecond at the rate plus a frame, give or take a
 	 * 64 ns tick's worth of bytes */
-	tick = (link_bps - voice_bps) / 8 / 15625000 + 2;
-	burst = (link_bps - voice_bps) / 8000 + 1514;
+	tick = bulk_bps / 8 / 15625000 + 2;
+	burst = bulk_bps / 8000 + 1514;
 	ck_assert_uint_ge(b->buffer_bytes + tick, burst);
 	ck_assert_uint_le(b->buffer_bytes, burst + tick);
 	ck_assert_str_eq(v->leaf_kind, leaf);
+	ck_assert_str_eq(a->leaf_kind, leaf);
 	ck_assert_str_eq(b->leaf_kind, leaf);
 	ck_assert_str_eq(l->leaf_kind, "");
 	if (!strcmp(leaf, "pfifo")) {
@@ -170,7 +181,7 @@ START_TEST(setup_creates_exactly_the_expected_tree)
 	ck_assert_uint_eq(st.up_voice_bps, 5700000);
 	ck_assert_str_eq(vq_leaf_name(st.leaf), best_leaf());
 	/* root + two leaves, nothing else */
-	ck_assert_int_eq(ns_qdisc_count("wan0"), 3);
+	ck_assert_int_eq(ns_qdisc_count("wan0"), 4);
 	ck_assert_int_eq(ns_qdisc_count("wan1"), 0);
 }
 END_TEST
@@ -187,8 +198,8 @@ START_TEST(setup_twice_is_idempotent)
 	status("wan0", &b);
 	verify_tree("wan0", 19000000, 5700000);
 	verify_tree("ifb-wan0", 85000000, 25500000);
-	ck_assert_int_eq(ns_qdisc_count("wan0"), 4); /* + clsact */
-	ck_assert_int_eq(ns_qdisc_count("ifb-wan0"), 3);
+	ck_assert_int_eq(ns_qdisc_count("wan0"), 5); /* + clsact */
+	ck_assert_int_eq(ns_qdisc_count("ifb-wan0"), 4);
 	/* leaves changed in place, not replaced */
 	ck_assert_uint_eq(cls(&a, VOICE)->leaf_handle, cls(&b, VOICE)->leaf_handle);
 	ck_assert_uint_eq(cls(&a, BULK)->leaf_handle, cls(&b, BULK)->leaf_handle);
@@ -204,7 +215,7 @@ START_TEST(setup_with_a_fresh_state_adopts_our_tree)
 	setup_ok(&c, &st);
 	setup_ok(&c, &st2); /* a restarted agent that lost its state file */
 	verify_tree("wan0", 19000000, 5700000);
-	ck_assert_int_eq(ns_qdisc_count("ifb-wan0"), 3);
+	ck_assert_int_eq(ns_qdisc_count("ifb-wan0"), 4);
 	/* it did not make the IFB or clsact, so it will not delete them */
 	ck_assert(!st2.ifb_created && !st2.clsact_created);
 	ck_assert(st2.up_root && st2.down_root && st2.redirect);
@@ -222,7 +233,7 @@ START_TEST(changed_rate_replaces_the_class_rates)
 	c.voice_pct = 20;
 	setup_ok(&c, &st);
 	verify_tree("wan0", 45000000, 9000000);
-	ck_assert_int_eq(ns_qdisc_count("wan0"), 3);
+	ck_assert_int_eq(ns_qdisc_count("wan0"), 4);
 	/* Each direction at its own percentage of its own line. */
 	c.downlink_bps = 100000000;
 	c.down = VQ_DOWN_IFB;
@@ -274,9 +285,9 @@ START_TEST(leaf_falls_back_to_what_the_kernel_has)
 	ck_assert_int_eq(st.leaf, VQ_LEAF_PFIFO);
 	ck_assert_int_eq(vq_shaper_status(&st, &s, err, sizeof(err)), 0);
 	ck_assert_str_eq(cls(&s.up, BULK)->leaf_kind, "pfifo");
-	/* 100 ms of 13.3 Mbit/s in 1514-byte frames */
-	ck_assert_uint_eq(cls(&s.up, BULK)->leaf_limit, 109);
-	ck_assert_int_eq(ns_qdisc_count("wan0"), 3);
+	/* 100 ms of 12.35 Mbit/s (19 less 5.7 voice, 0.95 ACKs) in 1514-byte frames */
+	ck_assert_uint_eq(cls(&s.up, BULK)->leaf_limit, 101);
+	ck_assert_int_eq(ns_qdisc_count("wan0"), 4);
 }
 END_TEST
 
