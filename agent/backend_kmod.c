@@ -144,7 +144,9 @@ int vq_kmod_talk(struct vq_kmod *k, struct nlmsghdr *nlh)
 	return vq_nl_talk(&k->nl, nlh, NULL, NULL);
 }
 
-static void put_endpoint(struct nlmsghdr *nlh, const struct vq_endpoint *ep)
+/* An endpoint, or the prefix rule of its address's first @len bits. */
+static void put_key(struct nlmsghdr *nlh, const struct vq_endpoint *ep,
+		    unsigned int len)
 {
 	struct nlattr *nest = mnl_attr_nest_start(nlh, VOIPQ_A_ENDPOINT);
 
@@ -152,7 +154,14 @@ static void put_endpoint(struct nlmsghdr *nlh, const struct vq_endpoint *ep)
 	mnl_attr_put_u8(nlh, VOIPQ_EP_A_PROTO, ep->proto ? ep->proto : IPPROTO_UDP);
 	mnl_attr_put_u16(nlh, VOIPQ_EP_A_PORT, ep->port);
 	mnl_attr_put(nlh, VOIPQ_EP_A_ADDR, sizeof(ep->addr), ep->addr);
+	if (len < vq_prefix_full(ep->family))
+		mnl_attr_put_u8(nlh, VOIPQ_EP_A_PREFIXLEN, (uint8_t)len);
 	mnl_attr_nest_end(nlh, nest);
+}
+
+static void put_endpoint(struct nlmsghdr *nlh, const struct vq_endpoint *ep)
+{
+	put_key(nlh, ep, vq_prefix_full(ep->family));
 }
 
 static const struct vq_nl_policy top_policy[VOIPQ_A_MAX + 1] = {
@@ -166,6 +175,7 @@ static const struct vq_nl_policy ep_policy[VOIPQ_EP_A_MAX + 1] = {
 	[VOIPQ_EP_A_PROTO] = { MNL_TYPE_U8 },
 	[VOIPQ_EP_A_PORT] = { MNL_TYPE_U16 },
 	[VOIPQ_EP_A_ADDR] = { MNL_TYPE_BINARY, 16 },
+	[VOIPQ_EP_A_PREFIXLEN] = { MNL_TYPE_U8 },
 };
 
 static const struct vq_nl_policy pol_policy[VOIPQ_POL_A_MAX + 1] = {
@@ -260,6 +270,10 @@ static int parse_entry(const struct nlmsghdr *nlh, struct vq_kmod_entry *e)
 	e->ep.port = mnl_attr_get_u16(eb[VOIPQ_EP_A_PORT]);
 	memcpy(e->ep.addr, mnl_attr_get_payload(eb[VOIPQ_EP_A_ADDR]),
 	       sizeof(e->ep.addr));
+	e->plen = vq_prefix_full(e->ep.family);
+	if (eb[VOIPQ_EP_A_PREFIXLEN] &&
+	    mnl_attr_get_u8(eb[VOIPQ_EP_A_PREFIXLEN]) < e->plen)
+		e->plen = mnl_attr_get_u8(eb[VOIPQ_EP_A_PREFIXLEN]);
 
 	e->pol.rate_bps = get32(pb[VOIPQ_POL_A_RATE]);
 	e->pol.burst = get32(pb[VOIPQ_POL_A_BURST]);
@@ -289,15 +303,16 @@ static int parse_entry(const struct nlmsghdr *nlh, struct vq_kmod_entry *e)
 	return 0;
 }
 
-int vq_kmod_ep_set(struct vq_kmod *k, const struct vq_endpoint *ep,
-		   const struct vq_kmod_policy *pol, bool excl)
+static int key_set(struct vq_kmod *k, const struct vq_endpoint *ep,
+		   unsigned int len, const struct vq_kmod_policy *pol,
+		   bool excl)
 {
 	char buf[VQ_NL_REQLEN];
 	struct nlmsghdr *nlh;
 	struct nlattr *nest;
 
 	nlh = vq_kmod_req(k, buf, VOIPQ_CMD_EP_SET, 0);
-	put_endpoint(nlh, ep);
+	put_key(nlh, ep, len);
 	if (excl)
 		mnl_attr_put(nlh, VOIPQ_A_EXCL, 0, NULL);
 	if (pol) {
@@ -313,14 +328,37 @@ int vq_kmod_ep_set(struct vq_kmod *k, const struct vq_endpoint *ep,
 	return vq_kmod_talk(k, nlh);
 }
 
-int vq_kmod_ep_del(struct vq_kmod *k, const struct vq_endpoint *ep)
+static int key_del(struct vq_kmod *k, const struct vq_endpoint *ep,
+		   unsigned int len)
 {
 	char buf[VQ_NL_REQLEN];
 	struct nlmsghdr *nlh;
 
 	nlh = vq_kmod_req(k, buf, VOIPQ_CMD_EP_DEL, 0);
-	put_endpoint(nlh, ep);
+	put_key(nlh, ep, len);
 	return vq_kmod_talk(k, nlh);
+}
+
+int vq_kmod_ep_set(struct vq_kmod *k, const struct vq_endpoint *ep,
+		   const struct vq_kmod_policy *pol, bool excl)
+{
+	return key_set(k, ep, vq_prefix_full(ep->family), pol, excl);
+}
+
+int vq_kmod_ep_del(struct vq_kmod *k, const struct vq_endpoint *ep)
+{
+	return key_del(k, ep, vq_prefix_full(ep->family));
+}
+
+int vq_kmod_pfx_set(struct vq_kmod *k, const struct vq_prefix *p,
+		    const struct vq_kmod_policy *pol)
+{
+	return key_set(k, &p->ep, p->len, pol, false);
+}
+
+int vq_kmod_pfx_del(struct vq_kmod *k, const struct vq_prefix *p)
+{
+	return key_del(k, &p->ep, p->len);
 }
 
 int vq_kmod_ep_flush(struct vq_kmod *k)

@@ -39,6 +39,7 @@ struct vq_kmod_policy {
  */
 struct vq_kmod_entry {
 	struct vq_endpoint ep;
+	uint8_t plen;        /* < the address's bits: a prefix rule */
 	struct vq_kmod_policy pol;
 	struct voipq_ep_val val;
 	uint64_t drops;      /* voice band full */
@@ -56,9 +57,19 @@ int vq_kmod_ep_set(struct vq_kmod *k, const struct vq_endpoint *ep,
 		   const struct vq_kmod_policy *pol, bool excl);
 /* -ENOENT when the endpoint is not in the table. */
 int vq_kmod_ep_del(struct vq_kmod *k, const struct vq_endpoint *ep);
+/*
+ * A static prefix rule (host bits zero), matched when no endpoint is,
+ * longest first; at most VOIPQ_MAX_PREFIX_RULES (-ENOSPC).
+ */
+int vq_kmod_pfx_set(struct vq_kmod *k, const struct vq_prefix *p,
+		    const struct vq_kmod_policy *pol);
+int vq_kmod_pfx_del(struct vq_kmod *k, const struct vq_prefix *p);
 int vq_kmod_ep_get(struct vq_kmod *k, const struct vq_endpoint *ep,
 		   struct vq_kmod_entry *out);
-/* Visit every entry; stop early when @fn returns non-zero (returned). */
+/*
+ * Visit every entry, prefix rules too (plen); stop early when @fn returns
+ * non-zero (returned).
+ */
 int vq_kmod_ep_for_each(struct vq_kmod *k,
 			int (*fn)(void *arg, const struct vq_kmod_entry *e),
 			void *arg);

@@ -425,19 +425,28 @@ static int kmod_said(struct vq_dp *dp, int ret)
 	return ret;
 }
 
+/* @pol as sch_voipq's table takes it. */
+static struct vq_kmod_policy kmod_policy(const struct vq_dp *dp,
+					 const struct vq_bpf_policy *pol)
+{
+	struct vq_kmod_policy kp = {
+		.rate_bps = pol->rate_bps,
+		.burst = pol->burst,
+		.clock_rate = pol->clock_rate,
+		.flags = pol->flags,
+		.idle_ms = dp->idle_ms,
+		.cookie = pol->cookie,
+	};
+
+	return kp;
+}
+
 /* Program @ep with @pol on whichever backend runs. */
 static int dp_ep_set(struct vq_dp *dp, const struct vq_endpoint *ep,
 		     const struct vq_bpf_policy *pol)
 {
 	if (dp->backend == VQ_BACKEND_KMOD) {
-		struct vq_kmod_policy kp = {
-			.rate_bps = pol->rate_bps,
-			.burst = pol->burst,
-			.clock_rate = pol->clock_rate,
-			.flags = pol->flags,
-			.idle_ms = dp->idle_ms,
-			.cookie = pol->cookie,
-		};
+		struct vq_kmod_policy kp = kmod_policy(dp, pol);
 
 		return kmod_said(dp, vq_kmod_ep_set(dp->kmod, ep, &kp, false));
 	}
@@ -498,41 +507,43 @@ int vq_dp_pfx_add(struct vq_dp *dp, const struct vq_prefix *p, uint32_t flags)
 	unsigned int host_bits = vq_prefix_full(p->ep.family) - p->len;
 	uint64_t n = VQ_DP_PREFIX_EPS;
 
-	if (!dp->bpf)
-		return -EOPNOTSUPP;
 	if (host_bits < 63 && (1ull << host_bits) < n)
 		n = 1ull << host_bits;
 	pol.rate_bps = (uint32_t)min_u64((uint64_t)pol.rate_bps * n, UINT32_MAX);
 	pol.burst = (uint32_t)min_u64((uint64_t)pol.burst * n, UINT32_MAX);
+	if (dp->backend == VQ_BACKEND_KMOD) {
+		struct vq_kmod_policy kp = kmod_policy(dp, &pol);
+
+		return kmod_said(dp, vq_kmod_pfx_set(dp->kmod, p, &kp));
+	}
 	return vq_bpf_pfx_set(dp->bpf, p, &pol);
 }
 
 int vq_dp_pfx_del(struct vq_dp *dp, const struct vq_prefix *p)
 {
-	if (!dp->bpf)
-		return -EOPNOTSUPP;
+	if (dp->backend == VQ_BACKEND_KMOD)
+		return kmod_said(dp, vq_kmod_pfx_del(dp->kmod, p));
 	return vq_bpf_pfx_del(dp->bpf, p);
 }
 
-int vq_dp_pfx_for_each(struct vq_dp *dp,
-		       int (*fn)(void *arg, const struct vq_prefix *p,
-				 const struct voipq_ep_val *val),
-		       void *arg)
-{
-	return dp->bpf ? vq_bpf_pfx_for_each(dp->bpf, fn, arg) : 0;
-}
 
+/* sch_voipq's one table holds both: each walk takes its own kind. */
 struct kmod_visit {
-	int (*fn)(void *arg, const struct vq_endpoint *ep,
-		  const struct voipq_ep_val *val);
+	int (*ep_fn)(void *arg, const struct vq_endpoint *ep,
+		     const struct voipq_ep_val *val);
+	int (*pfx_fn)(void *arg, const struct vq_prefix *p,
+		      const struct voipq_ep_val *val);
 	void *arg;
 };
 
 static int kmod_entry(void *arg, const struct vq_kmod_entry *e)
 {
-	struct kmod_visit *v = arg;
+	const struct kmod_visit *v = arg;
+	struct vq_prefix p = { .ep = e->ep, .len = e->plen };
 
-	return v->fn(v->arg, &e->ep, &e->val);
+	if (vq_prefix_is_host(&p))
+		return v->ep_fn ? v->ep_fn(v->arg, &e->ep, &e->val) : 0;
+	return v->pfx_fn ? v->pfx_fn(v->arg, &p, &e->val) : 0;
 }
 
 int vq_dp_ep_for_each(struct vq_dp *dp,
@@ -540,11 +551,23 @@ int vq_dp_ep_for_each(struct vq_dp *dp,
 				const struct voipq_ep_val *val),
 		      void *arg)
 {
-	struct kmod_visit v = { fn, arg };
+	struct kmod_visit v = { .ep_fn = fn, .arg = arg };
 
 	if (dp->backend == VQ_BACKEND_KMOD)
 		return vq_kmod_ep_for_each(dp->kmod, kmod_entry, &v);
 	return vq_bpf_ep_for_each(dp->bpf, fn, arg);
+}
+
+int vq_dp_pfx_for_each(struct vq_dp *dp,
+		       int (*fn)(void *arg, const struct vq_prefix *p,
+				 const struct voipq_ep_val *val),
+		       void *arg)
+{
+	struct kmod_visit v = { .pfx_fn = fn, .arg = arg };
+
+	if (dp->backend == VQ_BACKEND_KMOD)
+		return vq_kmod_ep_for_each(dp->kmod, kmod_entry, &v);
+	return vq_bpf_pfx_for_each(dp->bpf, fn, arg);
 }
 
 int vq_dp_stats(struct vq_dp *dp, struct voipq_stats *out)

@@ -103,16 +103,17 @@ int vq_dp_ep_get(struct vq_dp *dp, const struct vq_endpoint *ep,
 const char *vq_dp_msg(const struct vq_dp *dp);
 
 /*
- * Static rules by prefix (a full-length one is an endpoint). They need the
- * bpf backend's prefix trie: -EOPNOTSUPP on a backend that matches exact
- * endpoints only. A rule's budget is shared by everything it matches: an
+ * Static rules by prefix (a full-length one is an endpoint), matched when
+ * no endpoint is, longest first: the bpf backend's prefix trie (at most
+ * VOIPQ_MAX_PREFIXES), or sch_voipq's prefix rules (VOIPQ_MAX_PREFIX_RULES);
+ * -ENOSPC beyond. A rule's budget is shared by everything it matches: an
  * audio endpoint's, times the addresses it covers, at most
  * VQ_DP_PREFIX_EPS times.
  */
 #define VQ_DP_PREFIX_EPS 8
 int vq_dp_pfx_add(struct vq_dp *dp, const struct vq_prefix *p, uint32_t flags);
 int vq_dp_pfx_del(struct vq_dp *dp, const struct vq_prefix *p);
-/* Every prefix rule (none on a backend without them). */
+/* Every prefix rule. */
 int vq_dp_pfx_for_each(struct vq_dp *dp,
 		       int (*fn)(void *arg, const struct vq_prefix *p,
 				 const struct voipq_ep_val *val),

@@ -784,9 +784,6 @@ static const char *rule_error(int err)
 	switch (err) {
 	case -ENOENT:
 		return "no such rule";
-	case -EOPNOTSUPP:
-		return "this backend matches single endpoints only: give a full "
-		       "address (prefix rules need backend = bpf)";
 	case -ENOSPC:
 		return "the prefix rule table is full: delete some (voipqctl del)";
 	default:
@@ -829,7 +826,7 @@ static json_object *do_rule(struct daemon *d, json_object *req, bool add)
 		flow_forget(d, &ep);
 	}
 	vq_prefix_str(&p, buf, sizeof(buf));
-	if (ret && vq_prefix_is_host(&p) && vq_dp_msg(d->dp)[0])
+	if (ret && vq_dp_msg(d->dp)[0])
 		return vq_ctl_error("%s %s: kernel says: %s", add ? "add" : "del",
 				    buf, vq_dp_msg(d->dp));
 	if (ret)

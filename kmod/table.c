@@ -82,9 +82,11 @@ struct voipq_state {
 };
 
 struct voipq_ep {
-	struct rhash_head node;
+	struct rhash_head node;		/* endpoints: voipq_net.ht */
+	struct list_head pfx;		/* prefix rules: voipq_net.pfx */
 	struct list_head list;		/* voipq_net.eps */
 	struct voipq_key key;
+	u8 plen;			/* address bits that count */
 	struct rcu_head rcu;
 
 	spinlock_t lock;		/* pol and st */
@@ -101,7 +103,15 @@ struct voipq_net {
 	 * after the last entry with the port is gone.
 	 */
 	DECLARE_BITMAP(ports, 65536);
-	struct list_head eps;		/* for dumps and the idle scan */
+	/*
+	 * Static prefix rules, longest prefix first, consulted when no
+	 * endpoint matched and only for ports in pfx_ports; a handful on a
+	 * home router, at most VOIPQ_MAX_PREFIX_RULES.
+	 */
+	DECLARE_BITMAP(pfx_ports, 65536);
+	struct list_head pfx;
+	unsigned int npfx;
+	struct list_head eps;		/* every entry: dumps, the idle scan */
 	struct mutex lock;		/* writers */
 	unsigned int count;
 	bool dead;			/* the namespace is going away */
@@ -123,6 +133,26 @@ static struct genl_family voipq_genl_family;
 static struct voipq_net *voipq_net(const struct net *net)
 {
 	return net_generic(net, voipq_net_id);
+}
+
+static unsigned int voipq_addr_bits(u8 family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+static bool voipq_is_prefix(const struct voipq_ep *ep)
+{
+	return ep->plen < voipq_addr_bits(ep->key.family);
+}
+
+/* Whether the first @plen bits of @a and @b are equal. */
+static bool voipq_prefix_eq(const u8 *a, const u8 *b, unsigned int plen)
+{
+	unsigned int bytes = plen / 8, bits = plen % 8;
+
+	if (memcmp(a, b, bytes))
+		return false;
+	return !bits || !((a[bytes] ^ b[bytes]) & (0xff00 >> bits));
 }
 
 /* --- datapath ------------------------------------------------------------ */
@@ -160,6 +190,20 @@ bool voipq_table_active(struct net *net)
 	return READ_ONCE(vn->count) && !READ_ONCE(vn->dead);
 }
 
+/* The longest prefix rule that @k falls in, or NULL. Under RCU. */
+static struct voipq_ep *voipq_pfx_lookup(struct voipq_net *vn,
+					 const struct voipq_key *k)
+{
+	struct voipq_ep *ep;
+
+	list_for_each_entry_rcu(ep, &vn->pfx, pfx)
+		if (ep->key.port == k->port && ep->key.family == k->family &&
+		    ep->key.proto == k->proto &&
+		    voipq_prefix_eq(ep->key.addr, k->addr, ep->plen))
+			return ep;
+	return NULL;
+}
+
 struct voipq_ep *voipq_table_lookup(struct net *net, const struct voipq_pkt *p,
 				    bool *from)
 {
@@ -173,6 +217,16 @@ struct voipq_ep *voipq_table_lookup(struct net *net, const struct voipq_pkt *p,
 		ep = rhashtable_lookup_fast(&vn->ht, &p->dst, voipq_ht_params);
 	if (!ep && test_bit(ntohs(p->src.port), vn->ports)) {
 		ep = rhashtable_lookup_fast(&vn->ht, &p->src, voipq_ht_params);
+		*from = true;
+	}
+	if (ep || !READ_ONCE(vn->npfx))
+		return ep;
+	if (test_bit(ntohs(p->dst.port), vn->pfx_ports)) {
+		ep = voipq_pfx_lookup(vn, &p->dst);
+		*from = false;
+	}
+	if (!ep && test_bit(ntohs(p->src.port), vn->pfx_ports)) {
+		ep = voipq_pfx_lookup(vn, &p->src);
 		*from = true;
 	}
 	return ep;
@@ -213,6 +267,7 @@ static const struct nla_policy voipq_ep_policy[VOIPQ_EP_A_MAX + 1] = {
 	[VOIPQ_EP_A_PROTO]	= NLA_POLICY_RANGE(NLA_U8, IPPROTO_TCP, IPPROTO_UDP),
 	[VOIPQ_EP_A_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
 	[VOIPQ_EP_A_ADDR]	= NLA_POLICY_EXACT_LEN(16),
+	[VOIPQ_EP_A_PREFIXLEN]	= NLA_POLICY_MAX(NLA_U8, 128),
 };
 
 static struct netlink_range_validation voipq_clock_range = {
@@ -238,7 +293,9 @@ static const struct nla_policy voipq_policy[VOIPQ_A_MAX + 1] = {
 	[VOIPQ_A_EXCL]		= { .type = NLA_FLAG },
 };
 
-static int voipq_parse_key(struct genl_info *info, struct voipq_key *key)
+/* The endpoint or prefix rule a request names: @key, and its @plen. */
+static int voipq_parse_key(struct genl_info *info, struct voipq_key *key,
+			   u8 *plen)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *tb[VOIPQ_EP_A_MAX + 1];
@@ -286,7 +343,42 @@ static int voipq_parse_key(struct genl_info *info, struct voipq_key *key)
 				    "An IPv4 address fills the first 4 bytes; the other 12 must be zero");
 		return -EINVAL;
 	}
+
+	*plen = voipq_addr_bits(family);
+	if (tb[VOIPQ_EP_A_PREFIXLEN]) {
+		u8 net[16] = { 0 };
+		unsigned int n = nla_get_u8(tb[VOIPQ_EP_A_PREFIXLEN]);
+
+		if (n > *plen) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[VOIPQ_EP_A_PREFIXLEN],
+					    "An IPv4 prefix is at most 32 bits long");
+			return -EINVAL;
+		}
+		memcpy(net, key->addr, n / 8);
+		if (n % 8)
+			net[n / 8] = key->addr[n / 8] & (0xff00 >> (n % 8));
+		if (memcmp(net, key->addr, sizeof(net))) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[VOIPQ_EP_A_ADDR],
+					    "The address has bits set past the prefix length: give the network's address");
+			return -EINVAL;
+		}
+		*plen = n;
+	}
 	return 0;
+}
+
+/* The entry for @key and @plen. Under RCU or vn->lock. */
+static struct voipq_ep *voipq_find(struct voipq_net *vn,
+				   const struct voipq_key *key, u8 plen)
+{
+	struct voipq_ep *ep;
+
+	if (plen == voipq_addr_bits(key->family))
+		return rhashtable_lookup_fast(&vn->ht, key, voipq_ht_params);
+	list_for_each_entry_rcu(ep, &vn->pfx, pfx, lockdep_is_held(&vn->lock))
+		if (ep->plen == plen && !memcmp(&ep->key, key, sizeof(*key)))
+			return ep;
+	return NULL;
 }
 
 static int voipq_parse_policy(struct genl_info *info, struct voipq_policy *pol)
@@ -378,7 +470,9 @@ static int voipq_fill(struct sk_buff *skb, struct voipq_ep *ep, u32 portid,
 	    nla_put_u8(skb, VOIPQ_EP_A_FAMILY, ep->key.family) ||
 	    nla_put_u8(skb, VOIPQ_EP_A_PROTO, ep->key.proto) ||
 	    nla_put_u16(skb, VOIPQ_EP_A_PORT, ntohs(ep->key.port)) ||
-	    nla_put(skb, VOIPQ_EP_A_ADDR, sizeof(ep->key.addr), ep->key.addr))
+	    nla_put(skb, VOIPQ_EP_A_ADDR, sizeof(ep->key.addr), ep->key.addr) ||
+	    (voipq_is_prefix(ep) &&
+	     nla_put_u8(skb, VOIPQ_EP_A_PREFIXLEN, ep->plen)))
 		goto out_cancel;
 	nla_nest_end(skb, nest);
 
@@ -418,24 +512,50 @@ out_cancel:
 	return -EMSGSIZE;
 }
 
-/* After a removal: clear @port's bit unless another entry still has it. */
-static void voipq_port_put(struct voipq_net *vn, __be16 port)
+/*
+ * After a removal: clear @port's bit, among the endpoints' or the prefix
+ * rules' (@prefix), unless another entry of the kind still has it.
+ */
+static void voipq_port_put(struct voipq_net *vn, __be16 port, bool prefix)
 {
 	struct voipq_ep *ep;
 
 	list_for_each_entry(ep, &vn->eps, list)
-		if (ep->key.port == port)
+		if (ep->key.port == port && voipq_is_prefix(ep) == prefix)
 			return;
-	clear_bit(ntohs(port), vn->ports);
+	clear_bit(ntohs(port), prefix ? vn->pfx_ports : vn->ports);
 }
 
 static void voipq_ep_remove(struct voipq_net *vn, struct voipq_ep *ep)
 {
 	lockdep_assert_held(&vn->lock);
-	rhashtable_remove_fast(&vn->ht, &ep->node, voipq_ht_params);
+	if (voipq_is_prefix(ep)) {
+		list_del_rcu(&ep->pfx);
+		WRITE_ONCE(vn->npfx, vn->npfx - 1);
+	} else {
+		rhashtable_remove_fast(&vn->ht, &ep->node, voipq_ht_params);
+	}
 	list_del_rcu(&ep->list);
 	WRITE_ONCE(vn->count, vn->count - 1);
 	kfree_rcu(ep, rcu);
+}
+
+/* Into the prefix rules, after every longer or equally long one. */
+static void voipq_pfx_insert(struct voipq_net *vn, struct voipq_ep *ep)
+{
+	struct list_head *at = &vn->pfx;
+	struct voipq_ep *cur;
+
+	lockdep_assert_held(&vn->lock);
+	list_for_each_entry(cur, &vn->pfx, pfx) {
+		if (cur->plen < ep->plen) {
+			at = &cur->pfx;
+			break;
+		}
+	}
+	/* before @at: the list's tail when none is shorter */
+	list_add_tail_rcu(&ep->pfx, at);
+	WRITE_ONCE(vn->npfx, vn->npfx + 1);
 }
 
 static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
@@ -445,17 +565,20 @@ static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
 	struct voipq_policy pol;
 	struct voipq_key key;
 	struct voipq_ep *ep;
+	bool prefix;
+	u8 plen;
 	int err;
 
-	err = voipq_parse_key(info, &key);
+	err = voipq_parse_key(info, &key, &plen);
 	if (err)
 		return err;
 	err = voipq_parse_policy(info, &pol);
 	if (err)
 		return err;
+	prefix = plen < voipq_addr_bits(key.family);
 
 	mutex_lock(&vn->lock);
-	ep = rhashtable_lookup_fast(&vn->ht, &key, voipq_ht_params);
+	ep = voipq_find(vn, &key, plen);
 	if (ep) {
 		if (nla_get_flag(info->attrs[VOIPQ_A_EXCL])) {
 			NL_SET_ERR_MSG_ATTR(extack, info->attrs[VOIPQ_A_ENDPOINT],
@@ -474,21 +597,33 @@ static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOSPC;
 		goto out_unlock;
 	}
+	if (prefix && vn->npfx >= VOIPQ_MAX_PREFIX_RULES) {
+		NL_SET_ERR_MSG(extack, "Prefix rules full (VOIPQ_MAX_PREFIX_RULES): delete one first");
+		err = -ENOSPC;
+		goto out_unlock;
+	}
 	ep = kzalloc(sizeof(*ep), GFP_KERNEL);
 	if (!ep) {
 		err = -ENOMEM;
 		goto out_unlock;
 	}
 	ep->key = key;
+	ep->plen = plen;
 	spin_lock_init(&ep->lock);
 	ep->st.created_ns = ktime_get_ns();
 	voipq_ep_apply(ep, &pol);
 
-	set_bit(ntohs(key.port), vn->ports);
-	err = rhashtable_insert_fast(&vn->ht, &ep->node, voipq_ht_params);
-	if (err) {
-		NL_SET_ERR_MSG(extack, "Cannot insert the endpoint");
-		goto out_put_port;
+	if (prefix) {
+		voipq_pfx_insert(vn, ep);
+		set_bit(ntohs(key.port), vn->pfx_ports);
+	} else {
+		set_bit(ntohs(key.port), vn->ports);
+		err = rhashtable_insert_fast(&vn->ht, &ep->node,
+					     voipq_ht_params);
+		if (err) {
+			NL_SET_ERR_MSG(extack, "Cannot insert the endpoint");
+			goto out_put_port;
+		}
 	}
 	list_add_tail_rcu(&ep->list, &vn->eps);
 	WRITE_ONCE(vn->count, vn->count + 1);
@@ -496,7 +631,7 @@ static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 
 out_put_port:
-	voipq_port_put(vn, key.port);
+	voipq_port_put(vn, key.port, false);
 	kfree(ep);
 out_unlock:
 	mutex_unlock(&vn->lock);
@@ -508,17 +643,19 @@ static int voipq_nl_del(struct sk_buff *skb, struct genl_info *info)
 	struct voipq_net *vn = voipq_net(genl_info_net(info));
 	struct voipq_key key;
 	struct voipq_ep *ep;
+	u8 plen;
 	int err;
 
-	err = voipq_parse_key(info, &key);
+	err = voipq_parse_key(info, &key, &plen);
 	if (err)
 		return err;
 
 	mutex_lock(&vn->lock);
-	ep = rhashtable_lookup_fast(&vn->ht, &key, voipq_ht_params);
+	ep = voipq_find(vn, &key, plen);
 	if (ep) {
 		voipq_ep_remove(vn, ep);
-		voipq_port_put(vn, key.port);
+		voipq_port_put(vn, key.port,
+			       plen < voipq_addr_bits(key.family));
 	} else {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VOIPQ_A_ENDPOINT],
 				    "No such endpoint");
@@ -534,9 +671,10 @@ static int voipq_nl_get(struct sk_buff *skb, struct genl_info *info)
 	struct voipq_key key;
 	struct voipq_ep *ep;
 	struct sk_buff *msg;
+	u8 plen;
 	int err;
 
-	err = voipq_parse_key(info, &key);
+	err = voipq_parse_key(info, &key, &plen);
 	if (err)
 		return err;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -544,7 +682,7 @@ static int voipq_nl_get(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 
 	rcu_read_lock();
-	ep = rhashtable_lookup_fast(&vn->ht, &key, voipq_ht_params);
+	ep = voipq_find(vn, &key, plen);
 	if (!ep) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VOIPQ_A_ENDPOINT],
 				    "No such endpoint");
@@ -594,6 +732,7 @@ static void voipq_flush(struct voipq_net *vn)
 	list_for_each_entry_safe(ep, tmp, &vn->eps, list)
 		voipq_ep_remove(vn, ep);
 	bitmap_zero(vn->ports, 65536);
+	bitmap_zero(vn->pfx_ports, 65536);
 	mutex_unlock(&vn->lock);
 }
 
@@ -705,6 +844,7 @@ static int __net_init voipq_net_init(struct net *net)
 	if (err)
 		return err;
 	INIT_LIST_HEAD(&vn->eps);
+	INIT_LIST_HEAD(&vn->pfx);
 	mutex_init(&vn->lock);
 	vn->net = net;
 	INIT_DELAYED_WORK(&vn->idle_work, voipq_idle_scan);

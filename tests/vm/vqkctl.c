@@ -33,13 +33,14 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: %s [--as-nobody] COMMAND\n"
-		"  ep set ADDR PORT [udp|tcp] [rate B/s] [burst B] [clock HZ] [flags N]\n"
-		"         [cookie N] [idle MS] [excl]\n"
-		"  ep del|get ADDR PORT [udp|tcp]\n"
+		"  ep set ADDR[/LEN] PORT [udp|tcp] [rate B/s] [burst B] [clock HZ]\n"
+		"         [flags N] [cookie N] [idle MS] [excl]\n"
+		"  ep del ADDR[/LEN] PORT [udp|tcp] | ep get ADDR PORT [udp|tcp]\n"
 		"  ep dump | ep flush | ep fill N | ep churn SECONDS\n"
 		"  idle-wait SECONDS ADDR PORT\n"
 		"  bad CASE   (family|proto|port0|addr_len|port_len|v4_tail|missing_addr|\n"
-		"              no_endpoint|flags|idle|unknown_cmd|unknown_attr|not_nested|burst)\n"
+		"              no_endpoint|flags|idle|unknown_cmd|unknown_attr|not_nested|burst|\n"
+		"              plen_v4|plen_max|host_bits)\n"
 		"  qdisc add|change DEV [rate RATE] [share PCT] [limit N] [target US]\n"
 		"        [interval US] [ecn 0|1] [trust_dscp 0|1]\n"
 		"  qdisc show|del DEV\n",
@@ -69,16 +70,18 @@ static unsigned long long num(const char *s)
 	return v;
 }
 
-/* ADDR PORT [udp|tcp]; returns how many arguments it took. */
-static int parse_ep(int argc, char **argv, struct vq_endpoint *ep)
+/* ADDR[/LEN] PORT [udp|tcp]; returns how many arguments it took. */
+static int parse_key(int argc, char **argv, struct vq_prefix *p)
 {
+	struct vq_endpoint *ep = &p->ep;
+	char err[128];
 	int used = 2;
 
 	if (argc < 2)
 		usage();
-	memset(ep, 0, sizeof(*ep));
-	if (vq_addr_parse(ep, argv[0]) < 0) {
-		fprintf(stderr, "%s: not an address: '%s'\n", prog, argv[0]);
+	memset(p, 0, sizeof(*p));
+	if (vq_prefix_parse(p, argv[0], err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
 		exit(2);
 	}
 	ep->port = (uint16_t)num(argv[1]);
@@ -89,6 +92,21 @@ static int parse_ep(int argc, char **argv, struct vq_endpoint *ep)
 	} else if (argc > 2 && !strcmp(argv[2], "udp")) {
 		used++;
 	}
+	return used;
+}
+
+/* ADDR PORT [udp|tcp], one endpoint. */
+static int parse_ep(int argc, char **argv, struct vq_endpoint *ep)
+{
+	struct vq_prefix p;
+	int used = parse_key(argc, argv, &p);
+
+	if (!vq_prefix_is_host(&p)) {
+		fprintf(stderr, "%s: one address here, not a prefix: '%s'\n",
+			prog, argv[0]);
+		exit(2);
+	}
+	*ep = p.ep;
 	return used;
 }
 
@@ -115,7 +133,8 @@ static int print_entry(void *arg, const struct vq_kmod_entry *e)
 	const struct voipq_rtp_dir *r = &v->rtp[VOIPQ_DIR_TO];
 	const struct voipq_rtp_dir *f = &v->rtp[VOIPQ_DIR_FROM];
 	uint32_t expected = rtp_expected(r), fexpected = rtp_expected(f);
-	char buf[VQ_ADDRSTRLEN];
+	struct vq_prefix p = { .ep = e->ep, .len = e->plen };
+	char buf[VQ_PREFIXSTRLEN];
 
 	/* rtp_*: the stream sent to the endpoint; rtp_from_*: the one it sends */
 	printf("%s %s rate %u burst %u clock %u flags %u idle %u cookie %" PRIu64
@@ -123,7 +142,7 @@ static int print_entry(void *arg, const struct vq_kmod_entry *e)
 	       " demoted %" PRIu64 " last_seen %" PRIu64
 	       " rtp_received %u rtp_expected %u rtp_lost %d jitter_q4 %u"
 	       " rtp_from_received %u rtp_from_lost %d rtp_from_jitter_q4 %u\n",
-	       vq_endpoint_str(&e->ep, buf, sizeof(buf)),
+	       vq_prefix_str(&p, buf, sizeof(buf)),
 	       e->ep.proto == IPPROTO_TCP ? "tcp" : "udp", e->pol.rate_bps,
 	       e->pol.burst, e->pol.clock_rate, e->pol.flags, e->pol.idle_ms,
 	       e->pol.cookie, (uint64_t)v->packets, (uint64_t)v->bytes,
@@ -153,8 +172,9 @@ static int cmd_ep(int argc, char **argv)
 	struct vq_kmod_policy pol = { 0 };
 	struct vq_kmod_entry e;
 	struct vq_endpoint ep;
+	struct vq_prefix key;
 	struct vq_kmod *k;
-	char what[96], buf[VQ_ADDRSTRLEN];
+	char what[96], buf[VQ_PREFIXSTRLEN];
 	int err = 0, n, count = 0;
 	bool excl = false;
 
@@ -162,7 +182,8 @@ static int cmd_ep(int argc, char **argv)
 		usage();
 	k = open_kmod();
 	if (!strcmp(argv[0], "set")) {
-		n = 1 + parse_ep(argc - 1, argv + 1, &ep);
+		n = 1 + parse_key(argc - 1, argv + 1, &key);
+		ep = key.ep;
 		for (; n + 1 <= argc; n += 2) {
 			const char *o = argv[n];
 
@@ -188,12 +209,17 @@ static int cmd_ep(int argc, char **argv)
 			else
 				usage();
 		}
-		err = vq_kmod_ep_set(k, &ep, &pol, excl);
+		err = vq_prefix_is_host(&key) ? vq_kmod_ep_set(k, &ep, &pol, excl)
+					      : vq_kmod_pfx_set(k, &key, &pol);
 	} else if (!strcmp(argv[0], "del")) {
-		parse_ep(argc - 1, argv + 1, &ep);
-		err = vq_kmod_ep_del(k, &ep);
+		parse_key(argc - 1, argv + 1, &key);
+		ep = key.ep;
+		err = vq_prefix_is_host(&key) ? vq_kmod_ep_del(k, &ep)
+					      : vq_kmod_pfx_del(k, &key);
 	} else if (!strcmp(argv[0], "get")) {
 		parse_ep(argc - 1, argv + 1, &ep);
+		key.ep = ep;
+		key.len = (uint8_t)vq_prefix_full(ep.family);
 		err = vq_kmod_ep_get(k, &ep, &e);
 		if (!err)
 			print_entry(NULL, &e);
@@ -232,7 +258,7 @@ static int cmd_ep(int argc, char **argv)
 	}
 	snprintf(what, sizeof(what), "ep %s%s%s", argv[0], argc > 1 ? " " : "",
 		 argc > 1 && strcmp(argv[0], "fill") && strcmp(argv[0], "churn") ?
-		 vq_endpoint_str(&ep, buf, sizeof(buf)) : "");
+		 vq_prefix_str(&key, buf, sizeof(buf)) : "");
 	if (err)
 		fail(what, err, vq_kmod_msg(k));
 	vq_kmod_close(k);
@@ -351,6 +377,14 @@ static int cmd_bad(int argc, char **argv)
 			put_ep_attrs(nlh, "addr");
 		} else if (!strcmp(c, "missing_addr")) {
 			put_ep_attrs(nlh, "addr");
+		} else if (!strcmp(c, "plen_v4") || !strcmp(c, "plen_max") ||
+			   !strcmp(c, "host_bits")) {
+			/* 192.0.2.1: /33 and /129 are too long, /24 has
+			 * host bits set */
+			put_ep_attrs(nlh, "");
+			mnl_attr_put_u8(nlh, VOIPQ_EP_A_PREFIXLEN,
+					!strcmp(c, "plen_v4") ? 33 :
+					!strcmp(c, "plen_max") ? 129 : 24);
 		} else {
 			put_ep_attrs(nlh, "");
 		}
@@ -368,7 +402,8 @@ static int cmd_bad(int argc, char **argv)
 		} else if (strcmp(c, "family") && strcmp(c, "proto") &&
 			   strcmp(c, "port0") && strcmp(c, "port_len") &&
 			   strcmp(c, "addr_len") && strcmp(c, "v4_tail") &&
-			   strcmp(c, "missing_addr")) {
+			   strcmp(c, "missing_addr") && strcmp(c, "plen_v4") &&
+			   strcmp(c, "plen_max") && strcmp(c, "host_bits")) {
 			fprintf(stderr, "%s: unknown case '%s'\n", prog, c);
 			return 2;
 		}

@@ -99,9 +99,17 @@ enum {
 	VOIPQ_EP_A_PROTO,	/* u8, IPPROTO_TCP (6) or IPPROTO_UDP (17) */
 	VOIPQ_EP_A_PORT,	/* u16, host order, 1..65535 */
 	VOIPQ_EP_A_ADDR,	/* 16 bytes: IPv4 in the first 4, rest zero */
+	/*
+	 * u8, absent: the whole address. Shorter: a static prefix rule
+	 * (host bits zero), matched when no endpoint is, longest first.
+	 */
+	VOIPQ_EP_A_PREFIXLEN,
 	__VOIPQ_EP_A_MAX
 };
 #define VOIPQ_EP_A_MAX (__VOIPQ_EP_A_MAX - 1)
+
+/* Prefix rules per network namespace, a part of the table's entries. */
+#define VOIPQ_MAX_PREFIX_RULES	64
 
 enum voipq_ep_flag {
 	VOIPQ_EP_F_DSCP_EF = 1 << 0,	/* the agent's: the BPF path re-marks */

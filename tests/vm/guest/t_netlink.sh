@@ -42,6 +42,39 @@ else
 	not_ok "unknown command refused"
 fi
 
+# Static prefix rules: in the same table, with their lengths.
+run "prefix rule set (IPv4 /24)" in_ns $A vqkctl ep set 198.51.100.0/24 5004 rate 20000 burst 3000
+run "prefix rule set (IPv6 /48)" in_ns $A vqkctl ep set 2001:db8:20::/48 5004
+run "prefix rule set again replaces its policy" in_ns $A vqkctl ep set 198.51.100.0/24 5004 rate 30000 burst 3000
+expect "dump lists both prefix rules" "^count 303" in_ns $A vqkctl ep dump
+grep -q '^198.51.100.0/24:5004 udp rate 30000' $OUT && grep -q '^\[2001:db8:20::/48\]:5004 udp' $OUT &&
+	ok "dump gives each prefix rule its length and policy" ||
+	not_ok "dump gives each prefix rule its length and policy"
+run "prefix rule del" in_ns $A vqkctl ep del 2001:db8:20::/48 5004
+refuse "prefix rule del again" "kernel says: No such endpoint" \
+	in_ns $A vqkctl ep del 2001:db8:20::/48 5004
+refuse "an endpoint is not its /32's prefix rule" "kernel says: No such endpoint" \
+	in_ns $A vqkctl ep del 198.51.100.0 5004
+for c in plen_v4:"An IPv4 prefix is at most 32 bits" plen_max:"out of range" \
+	host_bits:"bits set past the prefix length"; do
+	name=${c%%:*}; pat=${c#*:}
+	if in_ns $A vqkctl bad $name > $OUT 2>&1 && grep -qE "$pat" $OUT; then
+		ok "malformed $name refused: $(cat $OUT)"
+	else
+		not_ok "malformed $name refused with '$pat'"
+	fi
+done
+i=1
+while [ $i -lt 64 ] && in_ns $A vqkctl ep set 10.$i.0.0/16 7000 > $OUT 2>&1; do i=$((i + 1)); done
+expect "64 prefix rules fit" "^count 365" in_ns $A vqkctl ep dump
+refuse "the 65th is refused" "kernel says: Prefix rules full" in_ns $A vqkctl ep set 10.200.0.0/16 7000
+run "a prefix rule goes" in_ns $A vqkctl ep del 198.51.100.0/24 5004
+run "and one fits again" in_ns $A vqkctl ep set 10.200.0.0/16 7000
+i=1
+while [ $i -lt 64 ]; do in_ns $A vqkctl ep del 10.$i.0.0/16 7000; i=$((i + 1)); done
+run "the last prefix rule del" in_ns $A vqkctl ep del 10.200.0.0/16 7000
+expect "dump after the prefix rules went" "^count 301" in_ns $A vqkctl ep dump
+
 # Permissions: every change needs CAP_NET_ADMIN; so do reads (privacy).
 refuse "set without CAP_NET_ADMIN" "Operation not permitted" \
 	in_ns $A vqkctl --as-nobody ep set 192.0.2.11 4000

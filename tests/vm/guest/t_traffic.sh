@@ -72,6 +72,29 @@ klost=$(field rtp_lost)
 	ok "RTP loss in the kernel = at the receiver = skipped numbers ($klost)" ||
 	not_ok "RTP loss: kernel $klost, receiver $rlost, skipped $gaps"
 
+# A static prefix rule covers a stream no endpoint matches; where an
+# endpoint does, the endpoint wins.
+pfx_packets() {
+	in_ns $A vqkctl ep dump |
+		awk '$1 == "10.0.0.0/24:4000" { for (i = 2; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+in_ns $A vqkctl ep del 10.0.0.2 4000
+run "prefix rule 10.0.0.0/24, port 4000, instead of the endpoint" \
+	in_ns $A vqkctl ep set 10.0.0.0/24 4000 clock 8000
+load prefix 3 "$BULK16" "$VOICE"
+no_loss "voice matched by a prefix rule" $R/prefix.4000 500
+pp=$(pfx_packets)
+[ "${pp:-0}" -ge "$(field packets $R/prefix.4000)" ] &&
+	ok "the prefix rule counted the stream (${pp} packets)" ||
+	not_ok "the prefix rule counted the stream (${pp:-none})"
+run "the endpoint back beside the prefix rule" in_ns $A vqkctl ep set 10.0.0.2 4000
+load both 1 "$VOICE"
+in_ns $A vqkctl ep get 10.0.0.2 4000 > $OUT
+[ "$(pfx_packets)" = "$pp" ] && [ "$(field packets)" -gt 0 ] &&
+	ok "the endpoint wins over the prefix rule ($(field packets) packets; the rule's stayed $pp)" ||
+	not_ok "the endpoint wins over the prefix rule (rule $(pfx_packets), was $pp; endpoint $(field packets))"
+run "prefix rule del" in_ns $A vqkctl ep del 10.0.0.0/24 4000
+
 # Voice over the cap: bulk keeps at least about its share.
 run "voice share 20%" in_ns $A vqkctl qdisc change a0 share 20
 WINDOW=2.5 load cap 3 "10.0.0.2 5001 -f 8 -l 1200" "10.0.0.2 4000 -f 8 -l 1200 -p 3000"

@@ -122,8 +122,13 @@ expect "flows: the static rule" '"why":"static"' flow 10.2.0.9 4444
 run "voipqctl del: the static rule" voipqctl del 10.2.0.9 4444 -s $VS
 refuse "voipqctl del of a missing rule: sch_voipq's own words" "kernel says: No such endpoint" \
 	voipqctl del 10.2.0.9 4444 -s $VS
-refuse "voipqctl add: prefix rules are bpf's, kmod says so" "prefix rules need backend = bpf" \
-	voipqctl add 10.2.0.0/24 4444 -s $VS
+run "voipqctl add: a prefix rule" voipqctl add 10.2.0.0/24 4444 -s $VS
+expect "the prefix rule is in the kernel's table" "^10.2.0.0/24:4444 .*flags [23] " \
+	in_ns $RT vqkctl ep dump
+expect "flows: the prefix rule, with its length" '"prefix_len":24' flow 10.2.0.0 4444
+run "voipqctl del: the prefix rule" voipqctl del 10.2.0.0/24 4444 -s $VS
+refuse "voipqctl del of a missing prefix rule: sch_voipq's own words" "kernel says: No such endpoint" \
+	voipqctl del 10.2.0.0/24 4444 -s $VS
 
 call c1 4000 4002
 if poll 150 has_flow 10.1.0.2 4000 && poll 50 has_flow 10.2.0.2 4002; then
