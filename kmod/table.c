@@ -613,9 +613,10 @@ static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
 	ep->st.created_ns = ktime_get_ns();
 	voipq_ep_apply(ep, &pol);
 
+	/* The bit first: a packet never misses an entry that is there. */
 	if (prefix) {
-		voipq_pfx_insert(vn, ep);
 		set_bit(ntohs(key.port), vn->pfx_ports);
+		voipq_pfx_insert(vn, ep);
 	} else {
 		set_bit(ntohs(key.port), vn->ports);
 		err = rhashtable_insert_fast(&vn->ht, &ep->node,
