@@ -275,7 +275,7 @@ int vq_bpf_ports_rebuild(struct vq_bpf *b)
 
 	memset(b->port_refs, 0, NPORTS * sizeof(*b->port_refs));
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (next.proto == IPPROTO_UDP) {
+		if (next.proto == IPPROTO_UDP || next.proto == IPPROTO_TCP) {
 			b->port_refs[ntohs(next.port)]++;
 			n++;
 		}
@@ -684,7 +684,7 @@ int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 	char buf[VQ_ADDRSTRLEN];
 	int err;
 
-	if (ep->proto != IPPROTO_UDP ||
+	if ((ep->proto != IPPROTO_UDP && ep->proto != IPPROTO_TCP) ||
 	    (ep->family != AF_INET && ep->family != AF_INET6))
 		return -EPROTONOSUPPORT;
 	vq_ep_to_key(ep, &key);
@@ -1027,8 +1027,8 @@ static int bpf_ep_event(void *ctx, const struct vq_ep_event *ev)
 	struct vq_bpf_policy pol = { 0 };
 	int err;
 
-	if (m->ep.proto != IPPROTO_UDP)
-		return 0; /* RTP over TCP: the classifier matches UDP only */
+	if (m->ep.proto != IPPROTO_UDP && m->ep.proto != IPPROTO_TCP)
+		return 0;
 
 	if (ev->type == VQ_EP_REMOVED) {
 		err = vq_bpf_ep_del(b, &m->ep);

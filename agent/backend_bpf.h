@@ -72,7 +72,10 @@ int vq_bpf_attach(struct vq_bpf *b, const char *ifname);
 /* Detach from @ifname; a clsact qdisc goes only if this handle made it. */
 int vq_bpf_detach(struct vq_bpf *b, const char *ifname);
 
-/* Add or update; an update keeps the datapath's counters and state. */
+/*
+ * Add or update a UDP or TCP endpoint; an update keeps the datapath's
+ * counters and state.
+ */
 int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		  const struct vq_bpf_policy *pol);
 /* Returns 0, or -ENOENT when the endpoint is not in the map. */

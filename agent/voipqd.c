@@ -287,17 +287,18 @@ static void on_orphan_bye(void *ctx, const char *call_id, uint64_t ts_ns)
  * SIP signalling. A call's messages cross the same saturated link as its
  * media: an INVITE, its answer or the BYE that waits behind bulk data (or
  * is lost to it and retransmitted 0.5 s later) makes the phone ring late
- * or the call hang up late. So the UDP endpoints a call's SIP travels
- * between — the phone's and its proxy's, as first captured — are
- * prioritised too, with a budget of their own (VQ_DP_SIG_RATE) and no EF.
+ * or the call hang up late. So the endpoints a call's SIP travels between
+ * — the phone's and its proxy's, as first captured, UDP or the two ends of
+ * a TCP connection — are prioritised too, with a budget of their own
+ * (VQ_DP_SIG_RATE) and no EF.
  *
  * Messages the tracker took into a call teach them, and so does a 2xx that
  * answers a REGISTER: the registrar's path is known before the first
  * INVITE, an incoming one included. They belong to no one call (one proxy
  * carries them all): they stay while any call is live and go when the
  * datapath has seen them idle for idle_timeout after that (sweep_one); a
- * phone's keepalives to its registrar keep them. At most MAX_SIG_FLOWS. SIP
- * over TCP and TLS is not classified: the datapath matches UDP.
+ * phone's keepalives to its registrar keep them. At most MAX_SIG_FLOWS.
+ * SIP over TLS cannot be read, and teaches nothing.
  */
 static void sig_learn(struct daemon *d, const struct vq_endpoint *ep)
 {
@@ -306,7 +307,7 @@ static void sig_learn(struct daemon *d, const struct vq_endpoint *ep)
 	int ret;
 
 	if (!d->dp || d->stopping || !d->cfg.sip_priority ||
-	    ep->proto != IPPROTO_UDP)
+	    (ep->proto != IPPROTO_UDP && ep->proto != IPPROTO_TCP))
 		return;
 	/* Known already; media or a rule there has its own budget. */
 	if (flow_find(d, ep))

@@ -12,7 +12,8 @@
  *
  * Cost model: most packets on a home router are not voice, so the common
  * cases are made cheap first. Non-IP packets count one per-CPU counter and
- * leave; TCP reads its header's flags, other protocols nothing. UDP packets test two bits in the port-presence bitmap
+ * leave, other protocols than UDP and TCP read nothing more, and TCP only
+ * its flags and, as UDP, the port bitmap (see vq_tcp). UDP packets test two bits in the port-presence bitmap
  * (an array map the verifier inlines) and reach the hash map only when a
  * port matches. Hits pay for the bucket, counters and RTP statistics.
  * Static prefix rules (an LPM trie) are consulted only when both exact
@@ -131,6 +132,12 @@ static __always_inline int port_bit(const struct voipq_ports *ports,
 	return (ports->bits[(p >> 6) & (VOIPQ_PORT_WORDS - 1)] >> (p & 63)) & 1;
 }
 
+/* Where UDP and TCP agree: the ports come first. */
+struct vq_l4ports {
+	__be16 source;
+	__be16 dest;
+};
+
 /*
  * The packet's destination (@to) or source into @k, whose family and
  * protocol are set. Branches on proto, not on iph/ip6: the verifier knows
@@ -139,9 +146,11 @@ static __always_inline int port_bit(const struct voipq_ports *ports,
 static __always_inline void key_set(struct voipq_ep_key *k, __u16 proto,
 				    const struct iphdr *iph,
 				    const struct ipv6hdr *ip6,
-				    const struct udphdr *uh, int to)
+				    const void *l4, int to)
 {
-	k->port = to ? uh->dest : uh->source;
+	const struct vq_l4ports *pp = l4;
+
+	k->port = to ? pp->dest : pp->source;
 	if (proto == ETH_P_IP)
 		__builtin_memcpy(k->addr, to ? &iph->daddr : &iph->saddr, 4);
 	else
@@ -295,17 +304,95 @@ struct vq_tcp {
  * segments forged to look like ACKs cannot take bulk's guaranteed rate.
  * @l3_len is the datagram's length from its first header byte.
  */
-static __always_inline int vq_pure_ack(struct vq_cursor *c, __u32 l3_off,
-				       __u32 l3_len, void *data)
+static __always_inline int vq_pure_ack(const struct vq_tcp *th, void *data,
+				       __u32 l3_off, __u32 l3_len)
 {
-	struct vq_tcp *th = vq_pull(c, sizeof(*th));
 	__u32 end;
 
-	if (!th || (th->flags & (VQ_TCP_ACK | VQ_TCP_SYN | VQ_TCP_FIN |
-				 VQ_TCP_RST)) != VQ_TCP_ACK)
+	if ((th->flags & (VQ_TCP_ACK | VQ_TCP_SYN | VQ_TCP_FIN |
+			  VQ_TCP_RST)) != VQ_TCP_ACK)
 		return 0;
 	end = (__u32)((void *)th - data) + (th->doff >> 4) * 4;
 	return end == l3_off + l3_len;
+}
+
+/* A hit on @v: counted, and paid from its bucket. 1: within the budget. */
+static __always_inline int vq_charge(struct voipq_ep_val *v,
+				     struct voipq_stats *st, __u32 len,
+				     __u64 now)
+{
+	int prio;
+
+	st->hits++;
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, len);
+	prio = tb_consume(v, len, now);
+	if (!prio) {
+		__sync_fetch_and_add(&v->demoted, 1);
+		st->demoted++;
+	}
+	return prio;
+}
+
+/*
+ * TCP. A pure ACK goes to the ACK class. A segment to or from an endpoint
+ * the agent learned — the SIP connection of a call signalled over TCP —
+ * goes to the voice class within that endpoint's budget: the same bitmap
+ * in front, the same exact lookups as UDP's, no prefix rules (static rules
+ * are UDP) and no RTP.
+ */
+static __always_inline void vq_tcp(struct __sk_buff *skb, struct vq_cursor *c,
+				   struct voipq_stats *st, __u16 proto,
+				   const struct iphdr *iph,
+				   const struct ipv6hdr *ip6, __u32 l3_off)
+{
+	struct voipq_ep_val *v = NULL;
+	struct voipq_ep_key key;
+	struct voipq_ports *ports;
+	struct vq_tcp *th;
+	__u32 zero = 0, l3_len;
+	int dbit, sbit, whole;
+
+	/* proto, not iph/ip6: see key_set() */
+	if (proto == ETH_P_IP) {
+		/* a first fragment is not a whole segment */
+		whole = !(iph->frag_off & bpf_htons(VQ_IP_MF));
+		l3_len = bpf_ntohs(iph->tot_len);
+	} else {
+		whole = 1;
+		l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	}
+	th = vq_pull(c, sizeof(*th));
+	if (!th)
+		return;
+	if (ack_minor && whole &&
+	    vq_pure_ack(th, (void *)(long)skb->data, l3_off, l3_len)) {
+		skb->priority = TC_H_MAKE(voice_major << 16, ack_minor);
+		st->acks++;
+		return;
+	}
+
+	ports = bpf_map_lookup_elem(&voipq_ports, &zero);
+	if (!ports)
+		return;
+	dbit = port_bit(ports, th->dest);
+	sbit = port_bit(ports, th->source);
+	if (!dbit && !sbit)
+		return;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.proto = IPPROTO_TCP;
+	key.family = proto == ETH_P_IP ? 2 : 10; /* AF_INET, AF_INET6 */
+	if (dbit) {
+		key_set(&key, proto, iph, ip6, th, 1);
+		v = bpf_map_lookup_elem(&voipq_eps, &key);
+	}
+	if (!v && sbit) {
+		key_set(&key, proto, iph, ip6, th, 0);
+		v = bpf_map_lookup_elem(&voipq_eps, &key);
+	}
+	if (v && vq_charge(v, st, skb->len, clock_from_tstamp ? skb->tstamp :
+						 bpf_ktime_get_ns()))
+		skb->priority = TC_H_MAKE(voice_major << 16, voice_minor);
 }
 
 /* Returns 1 when the header was rewritten. */
@@ -352,7 +439,7 @@ int voipq_classify(struct __sk_buff *skb)
 	struct ipv6hdr *ip6 = NULL;
 	struct udphdr *uh;
 	struct vq_rtp *rh = NULL;
-	__u32 zero = 0, l3_off, ulen, len;
+	__u32 zero = 0, l3_off, ulen;
 	__be16 l3_word;
 	__u16 proto;
 	__u8 l4proto = 0;
@@ -382,24 +469,8 @@ int voipq_classify(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	if (l4proto != IPPROTO_UDP) {
-		__u32 l3_len;
-
-		if (l4proto != IPPROTO_TCP || ret != VQ_L3_OK || !ack_minor)
-			return TC_ACT_OK;
-		/* proto, not iph/ip6: see key_set() */
-		if (proto == ETH_P_IP) {
-			/* a first fragment is not a whole segment */
-			if (iph->frag_off & bpf_htons(VQ_IP_MF))
-				return TC_ACT_OK;
-			l3_len = bpf_ntohs(iph->tot_len);
-		} else {
-			l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-		}
-		if (vq_pure_ack(&c, l3_off, l3_len,
-				(void *)(long)skb->data)) {
-			skb->priority = TC_H_MAKE(voice_major << 16, ack_minor);
-			st->acks++;
-		}
+		if (l4proto == IPPROTO_TCP && ret == VQ_L3_OK)
+			vq_tcp(skb, &c, st, proto, iph, ip6, l3_off);
 		return TC_ACT_OK;
 	}
 	if (ret == VQ_L3_FRAGMENT) {
@@ -467,15 +538,7 @@ int voipq_classify(struct __sk_buff *skb)
 		return TC_ACT_OK;
 
 	now = clock_from_tstamp ? skb->tstamp : bpf_ktime_get_ns();
-	st->hits++;
-	len = skb->len;
-	__sync_fetch_and_add(&v->packets, 1);
-	__sync_fetch_and_add(&v->bytes, len);
-	prio = tb_consume(v, len, now);
-	if (!prio) {
-		__sync_fetch_and_add(&v->demoted, 1);
-		st->demoted++;
-	}
+	prio = vq_charge(v, st, skb->len, now);
 
 	/*
 	 * RTP version 2, not RTCP (RFC 5761 §4: payload types 72-76 with or

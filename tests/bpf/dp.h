@@ -50,6 +50,11 @@ void dp_add(struct vq_bpf *b, const char *addr, uint16_t port, uint32_t flags);
 void dp_add_policy(struct vq_bpf *b, const char *addr, uint16_t port,
 		   const struct vq_bpf_policy *pol);
 struct voipq_ep_val dp_val(struct vq_bpf *b, const char *addr, uint16_t port);
+/* The same for a TCP endpoint (@pol NULL: the generous budget). */
+void dp_add_tcp(struct vq_bpf *b, const char *addr, uint16_t port,
+		const struct vq_bpf_policy *pol);
+struct voipq_ep_val dp_val_tcp(struct vq_bpf *b, const char *addr,
+			       uint16_t port);
 /* "ADDRESS/LEN" and a UDP port as a prefix rule. */
 struct vq_prefix dp_prefix(const char *prefix, uint16_t port);
 /* Install a prefix rule with dp_add()'s generous budget. */

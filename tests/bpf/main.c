@@ -152,6 +152,26 @@ void dp_add(struct vq_bpf *b, const char *addr, uint16_t port, uint32_t flags)
 	dp_add_policy(b, addr, port, &pol);
 }
 
+void dp_add_tcp(struct vq_bpf *b, const char *addr, uint16_t port,
+		const struct vq_bpf_policy *pol)
+{
+	struct vq_endpoint ep = ep_of(addr, port);
+
+	ep.proto = IPPROTO_TCP;
+	ck_assert_int_eq(vq_bpf_ep_set(b, &ep, pol ? pol : &generous), 0);
+}
+
+struct voipq_ep_val dp_val_tcp(struct vq_bpf *b, const char *addr,
+			       uint16_t port)
+{
+	struct vq_endpoint ep = ep_of(addr, port);
+	struct voipq_ep_val v;
+
+	ep.proto = IPPROTO_TCP;
+	ck_assert_int_eq(vq_bpf_ep_lookup(b, &ep, &v), 0);
+	return v;
+}
+
 struct vq_prefix dp_prefix(const char *prefix, uint16_t port)
 {
 	struct vq_prefix p = { .ep = { .proto = IPPROTO_UDP, .port = port } };

@@ -352,6 +352,71 @@ START_TEST(tcp_with_data_or_other_flags_stays_bulk)
 }
 END_TEST
 
+/* Ethernet + IPv4 + TCP between the phone's 51000 and FAR's @fport. */
+static size_t tcp4_sip(uint8_t *f, bool up, uint16_t fport, size_t n)
+{
+	uint8_t t[PB_MAX], ip[PB_MAX], pl[1400] = { 0 };
+	size_t len;
+
+	len = up ? tcp_wrap(t, 51000, fport, 1, TCP_PSH, pl, n)
+		 : tcp_wrap(t, fport, 51000, 1, TCP_PSH, pl, n);
+	len = ipv4_wrap(ip, up ? PHONE : FAR, up ? FAR : PHONE, IPPROTO_TCP,
+			t, len);
+	return eth_wrap(f, ETH_P_IP, ip, len);
+}
+
+START_TEST(tcp_endpoint_hit_both_ways)
+{
+	struct vq_bpf *b = dp_open(false);
+	uint8_t f[PB_MAX], t[PB_MAX], ip[PB_MAX];
+	size_t n;
+
+	/* SIP over TCP: the proxy's FAR:5060/tcp, learned by the agent */
+	dp_add_tcp(b, FAR, 5060, NULL);
+	n = tcp4_sip(f, true, 5060, 700);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	n = tcp4_sip(f, false, 5060, 900);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val_tcp(b, FAR, 5060).packets, 2);
+	/* its pure ACKs still go to the ACK class, uncounted */
+	n = tcp_wrap(t, 51000, 5060, 1, 0, NULL, 0);
+	n = ipv4_wrap(ip, PHONE, FAR, IPPROTO_TCP, t, n);
+	n = eth_wrap(f, ETH_P_IP, ip, n);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), ACK_PRIO);
+	ck_assert_uint_eq(dp_val_tcp(b, FAR, 5060).packets, 2);
+
+	/* the same address and port over UDP is another endpoint */
+	n = dp_udp4(f, PHONE, 51000, FAR, 5060, rtp, rtp_len);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	/* and a TCP segment never matches a UDP endpoint */
+	dp_add(b, FAR, 5070, 0);
+	n = tcp4_sip(f, true, 5070, 100);
+	ck_assert_uint_eq(dp_prio(b, f, n, 0), 0);
+	ck_assert_uint_eq(dp_val(b, FAR, 5070).packets, 0);
+	ck_assert_uint_eq(dp_stats(b).hits, 2);
+	ck_assert_uint_eq(dp_stats(b).udp, 1);
+}
+END_TEST
+
+START_TEST(tcp_endpoint_budget_demotes)
+{
+	struct vq_bpf *b = dp_open(true);
+	const struct vq_bpf_policy small = { .rate_bps = 1000, .burst = 1500,
+					     .clock_rate = 8000 };
+	uint8_t f[PB_MAX];
+	size_t n = tcp4_sip(f, true, 5060, 1000);
+	unsigned int voice = 0;
+
+	dp_add_tcp(b, FAR, 5060, &small);
+	/* 1054-byte frames at one instant: the 1500-byte burst pays one */
+	for (int i = 0; i < 4; i++)
+		voice += dp_prio(b, f, n, 1000000000ull) == VOICE_PRIO;
+	ck_assert_uint_eq(voice, 1);
+	ck_assert_uint_eq(dp_val_tcp(b, FAR, 5060).demoted, 3);
+	ck_assert_uint_eq(dp_stats(b).demoted, 3);
+}
+END_TEST
+
 START_TEST(ack_class_can_be_turned_off)
 {
 	struct vq_bpf *b = dp_open_cfg((struct vq_bpf_cfg){ .no_ack = true });
@@ -1112,6 +1177,8 @@ Suite *datapath_suite(void)
 	tcase_add_test(tc, pure_ack_goes_to_the_ack_class);
 	tcase_add_test(tc, tcp_with_data_or_other_flags_stays_bulk);
 	tcase_add_test(tc, ack_class_can_be_turned_off);
+	tcase_add_test(tc, tcp_endpoint_hit_both_ways);
+	tcase_add_test(tc, tcp_endpoint_budget_demotes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("robustness");

@@ -318,9 +318,17 @@ TCP_FAR=$(sed -n 's/^m=audio \([0-9]*\).*/\1/p' "$OUT/tcp.uas.msg" | tail -1)
 check "TCP: the call learned from SIP over TCP: the phone's $LAN_IP:40040 with sipp's Call-ID" \
 	test "$(flow "$LAN_IP" 40040 | jq -r .call_id)" = "$TCP_CID"
 check "TCP: and the far end's $WAN_IP:${TCP_FAR:-?} from the answer" has_flow "$WAN_IP" "${TCP_FAR:-0}"
-check "TCP: no signalling endpoint for SIP over TCP (the datapath matches UDP)" \
-	test "$(flows | jq '[.flows[] | select(.proto == "tcp")] | length')" = 0
+# The far end's end of the SIP connection, as signalling: both directions
+# match it (upstream as destination, downstream as source).
+tcp_sig() {
+	flows | jq -c --arg a "$WAN_IP" \
+		'.flows[] | select(.addr == $a and .port == 5060 and .proto == "tcp" and .kind == "sip")'
+}
+check "TCP: the call's SIP connection is signalling voipqd serves first: $WAN_IP:5060, tcp, kind sip" \
+	poll 40 eval '[ -n "$(tcp_sig)" ]'
 sipp_wait tcp "$UAC_PID"
+check "TCP: the classifier counted the connection's segments after it was learned ($(tcp_sig | jq -r .packets) packets)" \
+	test "$(tcp_sig | jq -r '.packets // 0')" -gt 0
 check "TCP: the BYE over TCP removes the call's flows" \
 	poll 40 eval '! has_flow "$LAN_IP" 40040 && ! has_flow "$WAN_IP" "${TCP_FAR:-0}"'
 # sipp's uas counts its call failed when the phone's sipp, done, closes
