@@ -190,6 +190,27 @@ in_ns $RT vqkctl ep dump > $OUT
 grep -q ":400[02] " $OUT && not_ok "BYE: gone from the kernel's table ($(cat $OUT))" ||
 	ok "BYE: gone from the kernel's table"
 
+# --- SIP over TCP: the call's connection is signalling, served first ------
+in_ns $F $SIPP -sn uas -t t1 -i 10.2.0.2 -p 5060 -m 1 > /tmp/tcp.uas.log 2>&1 &
+UAS=$!
+sleep 0.5
+in_ns $P $SIPP -sn uac -t t1 -i 10.1.0.2 -p 5060 -m 1 -d 2000 -mp 4050 \
+	10.2.0.2:5060 > /tmp/tcp.uac.log 2>&1 &
+UAC=$!
+tcp_sig() {
+	flows | jq -c '.flows[] | select(.addr == "10.2.0.2" and .port == 5060 and .proto == "tcp" and .kind == "sip")'
+}
+poll 150 eval '[ -n "$(tcp_sig)" ]' &&
+	ok "TCP: the far end's end of the SIP connection, 10.2.0.2:5060/tcp, is signalling" ||
+	not_ok "TCP: the SIP connection learned ($(flows))"
+wait $UAC && ok "TCP: sipp's call over TCP completes" ||
+	not_ok "TCP: sipp's call over TCP completes ($(tail -5 /tmp/tcp.uac.log))"
+# sipp's uas over TCP counts its call failed when the caller closes the
+# connection first: the caller's verdict is the call's.
+wait $UAS
+expect "TCP: sch_voipq's table counted the connection's segments" \
+	"^10.2.0.2:5060 tcp .* packets [1-9]" in_ns $RT vqkctl ep dump
+
 # --- SIGHUP during a call: reshape, keep the flows; a bad file changes nothing
 call c1r 4040 4042
 poll 150 has_flow 10.1.0.2 4040 && ok "reload: a call to reload under" ||
