@@ -749,7 +749,11 @@ static json_object *view_flows(struct daemon *d)
 	return o;
 }
 
-/* {"addr": ADDRESS[/LEN], "port": N, "proto": "udp"}; @err says what's wrong. */
+/*
+ * {"addr": ADDRESS[/LEN], "port": N, "proto": "udp"|"tcp"}; @err says
+ * what's wrong. A TCP rule names one address (a SIP server over TLS, whose
+ * messages cannot be read): the datapaths' prefix rules are UDP's.
+ */
 static int parse_rule(json_object *req, struct vq_prefix *p, char *err,
 		      size_t errlen)
 {
@@ -772,9 +776,19 @@ static int parse_rule(json_object *req, struct vq_prefix *p, char *err,
 	}
 	p->ep.port = (uint16_t)port;
 	p->ep.proto = IPPROTO_UDP;
-	if (json_object_object_get_ex(req, "proto", &pr) &&
-	    strcmp(json_object_get_string(pr), "udp")) {
-		snprintf(err, errlen, "only udp rules are supported: media is UDP");
+	if (json_object_object_get_ex(req, "proto", &pr)) {
+		const char *proto = json_object_get_string(pr);
+
+		if (!strcmp(proto, "tcp")) {
+			p->ep.proto = IPPROTO_TCP;
+		} else if (strcmp(proto, "udp")) {
+			snprintf(err, errlen, "protocol '%s': give udp or tcp", proto);
+			return -EPROTONOSUPPORT;
+		}
+	}
+	if (p->ep.proto == IPPROTO_TCP && !vq_prefix_is_host(p)) {
+		snprintf(err, errlen, "a tcp rule names one address, not a prefix "
+			 "(e.g. your provider's SIP server over TLS, port 5061)");
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
@@ -813,8 +827,9 @@ static json_object *do_rule(struct daemon *d, json_object *req, bool add)
 		struct vq_codec none = { 0 };
 		struct flow_info *f;
 
-		ret = vq_dp_ep_add(d->dp, &ep, &none, VQ_MEDIA_AUDIO, true,
-				   VOIPQ_EP_STATIC, 0);
+		/* EF is for media; a tcp rule is signalling */
+		ret = vq_dp_ep_add(d->dp, &ep, &none, VQ_MEDIA_AUDIO,
+				   ep.proto == IPPROTO_UDP, VOIPQ_EP_STATIC, 0);
 		if (!ret && ((f = flow_find(d, &ep)) || (f = flow_new(d, &ep)))) {
 			flow_set_kind(d, f, VQ_EP_RTP); /* a signalling one is replaced */
 			f->is_static = true;

@@ -655,10 +655,12 @@ static int cmd_watch(int argc, char **argv)
 
 static void rule_usage(FILE *f)
 {
-	fprintf(f, "Usage: voipqctl add|del ADDRESS[/LEN] PORT [udp] [--json] [--socket PATH]\n\n"
+	fprintf(f, "Usage: voipqctl add|del ADDRESS[/LEN] PORT [udp|tcp] [--json] [--socket PATH]\n\n"
 		   "Add or delete a static rule: UDP packets to or from PORT on\n"
 		   "ADDRESS, or on any address in the prefix ADDRESS/LEN (IPv4 or\n"
 		   "IPv6, host bits zero), are prioritised like a learned call's.\n"
+		   "A tcp rule names one address: a SIP server over TLS, say, whose\n"
+		   "messages voipqd cannot read.\n"
 		   "A learned endpoint, then the longest matching prefix, wins.\n"
 		   "A rule's budget is an audio call's; a prefix rule's is shared by\n"
 		   "everything it matches, that of at most 8 endpoints. The bpf\n"
@@ -666,6 +668,7 @@ static void rule_usage(FILE *f)
 		   "Examples:\n"
 		   "  voipqctl add 198.51.100.7 10000\n"
 		   "  voipqctl add 198.51.100.0/24 10000\n"
+		   "  voipqctl add 198.51.100.5 5061 tcp\n"
 		   "  voipqctl del 2001:db8:20::/48 5004 udp\n\n"
 		   "Options:\n"
 		   "  -j, --json         print the reply as JSON\n"
@@ -694,14 +697,17 @@ static int cmd_rule(bool add, int argc, char **argv)
 		fprintf(stderr, "voipqctl: port '%s' is not 1-65535\n", argv[i + 1]);
 		return EXIT_USAGE;
 	}
-	if (i + 2 < argc && strcmp(argv[i + 2], "udp")) {
-		fprintf(stderr, "voipqctl: only udp rules: media travels over UDP\n");
+	if (i + 2 < argc && strcmp(argv[i + 2], "udp") &&
+	    strcmp(argv[i + 2], "tcp")) {
+		fprintf(stderr, "voipqctl: protocol '%s': give udp (the default) or tcp\n",
+			argv[i + 2]);
 		return EXIT_USAGE;
 	}
 	req = request(add ? "add" : "del");
 	json_object_object_add(req, "addr", json_object_new_string(argv[i]));
 	json_object_object_add(req, "port", json_object_new_int((int)port));
-	json_object_object_add(req, "proto", json_object_new_string("udp"));
+	json_object_object_add(req, "proto", json_object_new_string(
+				       i + 2 < argc ? argv[i + 2] : "udp"));
 	ret = ask(req, &reply);
 	json_object_put(req);
 	if (ret)

@@ -336,6 +336,36 @@ check "TCP: the BYE over TCP removes the call's flows" \
 # phone's side (sipp_wait above) is the call's verdict.
 reap "$UAS_PID" || true
 
+# --- static rules through voipqctl ----------------------------------------
+# A UDP endpoint, a UDP prefix and a TCP endpoint (what a SIP server over
+# TLS needs: voipqd cannot read it). Datagrams and one connection attempt
+# from the phone cross the router; the classifier counts them on the rules.
+rule_packets() { # rule_packets ADDR PORT PROTO
+	flows | jq -r --arg a "$1" --argjson p "$2" --arg t "$3" \
+		'[.flows[] | select(.addr == $a and .port == $p and .proto == $t and .why == "static") | .packets] | first // empty'
+}
+check "rules: voipqctl add $WAN_IP 7000 (udp)" ctl add "$WAN_IP" 7000 >/dev/null
+check "rules: voipqctl add 203.0.113.0/24 7002" ctl add 203.0.113.0/24 7002 >/dev/null
+check "rules: voipqctl add $WAN_IP 5061 tcp" ctl add "$WAN_IP" 5061 tcp >/dev/null
+ctl add 203.0.113.0/24 5061 tcp > "$OUT/rule.tcp-prefix" 2>&1 && rc=0 || rc=$?
+check "rules: a tcp prefix is refused, saying why ($(head -1 "$OUT/rule.tcp-prefix"))" \
+	eval '[ $rc -ne 0 ] && grep -q "a tcp rule names one address" "$OUT/rule.tcp-prefix"'
+for i in $(seq 10); do
+	in_ns "$NS_LAN" bash -c 'echo x > "/dev/udp/$1/7000"; echo y > "/dev/udp/$1/7002"' _ "$WAN_IP"
+done
+# Nothing listens on 5061: the SYN crosses the router, a RST comes back.
+in_ns "$NS_LAN" timeout 2 bash -c 'exec 3<> "/dev/tcp/$1/5061"' _ "$WAN_IP" 2>/dev/null || true
+check "rules: the UDP rule counted the phone's 10 datagrams ($(rule_packets "$WAN_IP" 7000 udp))" \
+	test "$(rule_packets "$WAN_IP" 7000 udp)" -ge 10
+check "rules: the prefix rule counted the 10 to $WAN_IP:7002 ($(rule_packets 203.0.113.0 7002 udp))" \
+	test "$(rule_packets 203.0.113.0 7002 udp)" -ge 10
+check "rules: the TCP rule counted the SYN ($(rule_packets "$WAN_IP" 5061 tcp))" \
+	test "$(rule_packets "$WAN_IP" 5061 tcp)" -ge 1
+check "rules: voipqctl del each" eval 'ctl del "$WAN_IP" 7000 >/dev/null &&
+	ctl del 203.0.113.0/24 7002 >/dev/null && ctl del "$WAN_IP" 5061 tcp >/dev/null'
+check "rules: gone from the flows view" \
+	test "$(flows | jq '[.flows[] | select(.why == "static")] | length')" = 0
+
 # --- 5, 6: restart during a call, then kill -9 ----------------------------
 SECS_B=10
 sipp_uas restart uas_media.xml 5060 -key rtp_port 40002

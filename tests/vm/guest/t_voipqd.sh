@@ -122,6 +122,10 @@ expect "flows: the static rule" '"why":"static"' flow 10.2.0.9 4444
 run "voipqctl del: the static rule" voipqctl del 10.2.0.9 4444 -s $VS
 refuse "voipqctl del of a missing rule: sch_voipq's own words" "kernel says: No such endpoint" \
 	voipqctl del 10.2.0.9 4444 -s $VS
+run "voipqctl add: a tcp rule" voipqctl add 10.2.0.9 5061 tcp -s $VS
+expect "the tcp rule is in the kernel's table" "^10.2.0.9:5061 tcp .*flags [23] " \
+	in_ns $RT vqkctl ep dump
+run "voipqctl del: the tcp rule" voipqctl del 10.2.0.9 5061 tcp -s $VS
 run "voipqctl add: a prefix rule" voipqctl add 10.2.0.0/24 4444 -s $VS
 expect "the prefix rule is in the kernel's table" "^10.2.0.0/24:4444 .*flags [23] " \
 	in_ns $RT vqkctl ep dump
