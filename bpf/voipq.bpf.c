@@ -2,20 +2,22 @@
 /*
  * voipq tc egress classifier.
  *
- * What it promises: a packet to or from a media endpoint the agent learned
- * from SIP leaves with skb->priority set to the voice class, as long as that
+ * What it promises: a packet to or from an endpoint the agent learned from
+ * SIP (a call's media, or its signalling) or was given as a static rule
+ * leaves with skb->priority set to the voice class, as long as that
  * endpoint stays within its budget (a token bucket sized from the codec);
- * everything else leaves as it came, but for pure TCP ACKs, which are put
- * in a class of their own ahead of bulk (see vq_pure_ack). It never drops and never
- * redirects: whatever goes wrong — a short header, a full map, an agent that
- * died — the packet goes out as bulk (fail open, DESIGN.md decision 6).
+ * a pure TCP ACK leaves in the ACK class, ahead of bulk (vq_pure_ack);
+ * everything else leaves as it came. It never drops and never redirects:
+ * whatever goes wrong — a short header, a full map, an agent that died —
+ * the packet goes out as bulk (fail open, DESIGN.md decision 6).
  *
  * Cost model: most packets on a home router are not voice, so the common
  * cases are made cheap first. Non-IP packets count one per-CPU counter and
- * leave, other protocols than UDP and TCP read nothing more, and TCP only
- * its flags and, as UDP, the port bitmap (see vq_tcp). UDP packets test two bits in the port-presence bitmap
- * (an array map the verifier inlines) and reach the hash map only when a
- * port matches. Hits pay for the bucket, counters and RTP statistics.
+ * leave; other protocols than UDP and TCP read nothing more. UDP and TCP
+ * test two bits in the port-presence bitmap (an array map the verifier
+ * inlines) and reach the hash map only when a port matches; TCP reads its
+ * flags first (vq_tcp). Hits pay for the bucket, counters and, on UDP, RTP
+ * statistics.
  * Static prefix rules (an LPM trie) are consulted only when both exact
  * lookups missed and a port has a bit in the prefix rules' own bitmap, so
  * a port only learned endpoints use never pays for a trie walk.
@@ -316,6 +318,12 @@ static __always_inline int vq_pure_ack(const struct vq_tcp *th, void *data,
 	return end == l3_off + l3_len;
 }
 
+/* A hit's arrival time: read once, for the bucket and RTP's jitter. */
+static __always_inline __u64 vq_now(const struct __sk_buff *skb)
+{
+	return clock_from_tstamp ? skb->tstamp : bpf_ktime_get_ns();
+}
+
 /* A hit on @v: counted, and paid from its bucket. 1: within the budget. */
 static __always_inline int vq_charge(struct voipq_ep_val *v,
 				     struct voipq_stats *st, __u32 len,
@@ -335,11 +343,11 @@ static __always_inline int vq_charge(struct voipq_ep_val *v,
 }
 
 /*
- * TCP. A pure ACK goes to the ACK class. A segment to or from an endpoint
- * the agent learned — the SIP connection of a call signalled over TCP —
- * goes to the voice class within that endpoint's budget: the same bitmap
- * in front, the same exact lookups as UDP's, no prefix rules (static rules
- * are UDP) and no RTP.
+ * TCP. A pure ACK goes to the ACK class. A segment to or from a TCP
+ * endpoint — the SIP connection of a call signalled over TCP, or a static
+ * rule's server — goes to the voice class within that endpoint's budget:
+ * the same bitmap in front and the same exact lookups as UDP's, but no
+ * prefix rules (those are UDP's) and no RTP.
  */
 static __always_inline void vq_tcp(struct __sk_buff *skb, struct vq_cursor *c,
 				   struct voipq_stats *st, __u16 proto,
@@ -390,8 +398,7 @@ static __always_inline void vq_tcp(struct __sk_buff *skb, struct vq_cursor *c,
 		key_set(&key, proto, iph, ip6, th, 0);
 		v = bpf_map_lookup_elem(&voipq_eps, &key);
 	}
-	if (v && vq_charge(v, st, skb->len, clock_from_tstamp ? skb->tstamp :
-						 bpf_ktime_get_ns()))
+	if (v && vq_charge(v, st, skb->len, vq_now(skb)))
 		skb->priority = TC_H_MAKE(voice_major << 16, voice_minor);
 }
 
@@ -537,7 +544,7 @@ int voipq_classify(struct __sk_buff *skb)
 	if (!v)
 		return TC_ACT_OK;
 
-	now = clock_from_tstamp ? skb->tstamp : bpf_ktime_get_ns();
+	now = vq_now(skb);
 	prio = vq_charge(v, st, skb->len, now);
 
 	/*
