@@ -160,6 +160,31 @@ static __always_inline void key_set(struct voipq_ep_key *k, __u16 proto,
 }
 
 /*
+ * The endpoint a packet is to (when @dbit: its destination port has a bit
+ * in the bitmap) or, failing that, from (@sbit); *@dir becomes
+ * VOIPQ_DIR_FROM when the source was looked up. @k has its family and
+ * protocol set; @l4 is the UDP or TCP header.
+ */
+static __always_inline struct voipq_ep_val *
+vq_lookup(struct voipq_ep_key *k, __u16 proto, const struct iphdr *iph,
+	  const struct ipv6hdr *ip6, const void *l4, int dbit, int sbit,
+	  __u32 *dir)
+{
+	struct voipq_ep_val *v = NULL;
+
+	if (dbit) {
+		key_set(k, proto, iph, ip6, l4, 1);
+		v = bpf_map_lookup_elem(&voipq_eps, k);
+	}
+	if (!v && sbit) {
+		key_set(k, proto, iph, ip6, l4, 0);
+		v = bpf_map_lookup_elem(&voipq_eps, k);
+		*dir = VOIPQ_DIR_FROM;
+	}
+	return v;
+}
+
+/*
  * Returns 1 when @len bytes fit the endpoint's budget (and takes them).
  * The bucket is kept in nanobytes (bytes * 1e9), refilled by idle ns *
  * rate: no division, and nothing rounded away between close packets. Its
@@ -358,7 +383,7 @@ static __always_inline void vq_tcp(struct __sk_buff *skb, struct vq_cursor *c,
 	struct voipq_ep_key key;
 	struct voipq_ports *ports;
 	struct vq_tcp *th;
-	__u32 zero = 0, l3_len;
+	__u32 zero = 0, l3_len, dir = VOIPQ_DIR_TO; /* no RTP: unused */
 	int dbit, sbit, whole;
 
 	/* proto, not iph/ip6: see key_set() */
@@ -390,14 +415,7 @@ static __always_inline void vq_tcp(struct __sk_buff *skb, struct vq_cursor *c,
 	__builtin_memset(&key, 0, sizeof(key));
 	key.proto = IPPROTO_TCP;
 	key.family = proto == ETH_P_IP ? 2 : 10; /* AF_INET, AF_INET6 */
-	if (dbit) {
-		key_set(&key, proto, iph, ip6, th, 1);
-		v = bpf_map_lookup_elem(&voipq_eps, &key);
-	}
-	if (!v && sbit) {
-		key_set(&key, proto, iph, ip6, th, 0);
-		v = bpf_map_lookup_elem(&voipq_eps, &key);
-	}
+	v = vq_lookup(&key, proto, iph, ip6, th, dbit, sbit, &dir);
 	if (v && vq_charge(v, st, skb->len, vq_now(skb)))
 		skb->priority = TC_H_MAKE(voice_major << 16, voice_minor);
 }
@@ -511,15 +529,7 @@ int voipq_classify(struct __sk_buff *skb)
 
 	dbit = port_bit(ports, uh->dest);
 	sbit = port_bit(ports, uh->source);
-	if (dbit) {
-		key_set(&key, proto, iph, ip6, uh, 1);
-		v = bpf_map_lookup_elem(&voipq_eps, &key);
-	}
-	if (!v && sbit) {
-		key_set(&key, proto, iph, ip6, uh, 0);
-		v = bpf_map_lookup_elem(&voipq_eps, &key);
-		dir = VOIPQ_DIR_FROM;
-	}
+	v = vq_lookup(&key, proto, iph, ip6, uh, dbit, sbit, &dir);
 	/* Static prefix rules, after every endpoint: the most specific wins. */
 	if (!v && (dbit || sbit)) {
 		struct voipq_ports *pp = bpf_map_lookup_elem(&voipq_pfx_ports,
