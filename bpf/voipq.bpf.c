@@ -329,16 +329,27 @@ struct vq_tcp {
  * (fq_codel, sfq) would isolate them; the pfifo fallback cannot. The class
  * is below voice and its share of the link is capped like voice's, so
  * segments forged to look like ACKs cannot take bulk's guaranteed rate.
- * @l3_len is the datagram's length from its first header byte.
+ * The flags first: most TCP segments carry data and stop there.
  */
 static __always_inline int vq_pure_ack(const struct vq_tcp *th, void *data,
-				       __u32 l3_off, __u32 l3_len)
+				       __u32 l3_off, __u16 proto,
+				       const struct iphdr *iph,
+				       const struct ipv6hdr *ip6)
 {
-	__u32 end;
+	__u32 end, l3_len;
 
 	if ((th->flags & (VQ_TCP_ACK | VQ_TCP_SYN | VQ_TCP_FIN |
 			  VQ_TCP_RST)) != VQ_TCP_ACK)
 		return 0;
+	/* proto, not iph/ip6: see key_set() */
+	if (proto == ETH_P_IP) {
+		/* a first fragment is not a whole segment */
+		if (iph->frag_off & bpf_htons(VQ_IP_MF))
+			return 0;
+		l3_len = bpf_ntohs(iph->tot_len);
+	} else {
+		l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	}
 	end = (__u32)((void *)th - data) + (th->doff >> 4) * 4;
 	return end == l3_off + l3_len;
 }
@@ -383,23 +394,14 @@ static __always_inline void vq_tcp(struct __sk_buff *skb, struct vq_cursor *c,
 	struct voipq_ep_key key;
 	struct voipq_ports *ports;
 	struct vq_tcp *th;
-	__u32 zero = 0, l3_len, dir = VOIPQ_DIR_TO; /* no RTP: unused */
-	int dbit, sbit, whole;
+	__u32 zero = 0, dir = VOIPQ_DIR_TO; /* no RTP: unused */
+	int dbit, sbit;
 
-	/* proto, not iph/ip6: see key_set() */
-	if (proto == ETH_P_IP) {
-		/* a first fragment is not a whole segment */
-		whole = !(iph->frag_off & bpf_htons(VQ_IP_MF));
-		l3_len = bpf_ntohs(iph->tot_len);
-	} else {
-		whole = 1;
-		l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-	}
 	th = vq_pull(c, sizeof(*th));
 	if (!th)
 		return;
-	if (ack_minor && whole &&
-	    vq_pure_ack(th, (void *)(long)skb->data, l3_off, l3_len)) {
+	if (ack_minor && vq_pure_ack(th, (void *)(long)skb->data, l3_off,
+				     proto, iph, ip6)) {
 		skb->priority = TC_H_MAKE(voice_major << 16, ack_minor);
 		st->acks++;
 		return;
