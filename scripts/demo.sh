@@ -149,9 +149,9 @@ run() {
 		"down_bytes=$(($(rx_bytes "$NS_LAN" l0) - down0)) ms=$dt" > "$OUT/$tag.bulk"
 	for pid in "${PROBES[@]}"; do reap "$pid" || true; done
 	# The phone hangs up while the line is still flooded: its BYE and the
-	# answer cross the same queues as the media did.
-	# Two seconds for the answer under the floods; a BYE or 200 they lost
-	# is retransmitted after they stop (uas_media.xml lingers for it).
+	# answer cross the same queues as the media did, for two seconds; a
+	# BYE or 200 they lost is retransmitted after they stop (uas_media.xml
+	# lingers for it).
 	hangup "$tag" 5060
 	poll 40 eval '! kill -0 "$uac" 2>/dev/null' || true
 	lab_flood_stop

@@ -32,8 +32,11 @@
 #     sooner than the unseen one's;
 #  IPv6: a call routed over IPv6 is learned (both ends, its signalling),
 #     its RTP classified both ways, and its flows go with its BYE;
-#  TCP: a call signalled over TCP is learned from its SDP, and its flows
-#     go with its BYE; SIP over TCP gets no signalling endpoint;
+#  TCP: a call signalled over TCP is learned from its SDP, the far end of
+#     its SIP connection is signalling the classifier counts, and its
+#     flows go with its BYE;
+#  rules: voipqctl add and del of a UDP endpoint, a UDP prefix and a TCP
+#     endpoint, each counting the phone's traffic; a TCP prefix refused;
 #  5. voipqd stopped with --keep-datapath and started again during a call:
 #     the flow is listed within 1 s of the restart and its classifier
 #     counters keep growing;
