@@ -50,7 +50,7 @@ mdir=$kroot/lib/modules/$kver
 dst=$work/lib/modules/$kver
 mkdir -p "$dst/extra"
 cp "$mdir"/modules.builtin* "$mdir/modules.order" "$dst/" 2>/dev/null || true
-for m in veth sch_htb sch_prio sch_ingress cls_bpf ifb act_mirred cls_u32; do
+for m in veth sch_htb sch_prio sch_tbf sch_ingress cls_bpf ifb act_mirred cls_u32; do
 	modprobe -d "$kroot" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 done | sort -u | while read -r path; do
 	rel=${path#"$mdir"/}
