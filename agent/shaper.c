@@ -607,7 +607,7 @@ static int dev_status(struct vq_nl *nl, const char *dev,
 				ds->has_ingress = true;
 		}
 	}
-	ds->ours = ds->root_handle == VQ_SHAPER_HANDLE &&
+	ds->like_ours = ds->root_handle == VQ_SHAPER_HANDLE &&
 		   ((!strcmp(ds->root_kind, "htb") &&
 		     ds->defcls == VOIPQ_BULK_MINOR) ||
 		    !strcmp(ds->root_kind, "voipq"));
@@ -761,7 +761,12 @@ static struct nlmsghdr *tc_msg(struct vq_nl *nl, void *buf, uint16_t type,
 	return nlh;
 }
 
-static int htb_root(struct vq_nl *nl, int ifindex, uint32_t r2q)
+/*
+ * @replace: the root is voipq's own sch_voipq, to become HTB. Otherwise
+ * the root is created exclusively: the kernel puts it in place of a
+ * default root (handle 0:) and refuses anyone's else with -EEXIST.
+ */
+static int htb_root(struct vq_nl *nl, int ifindex, uint32_t r2q, bool replace)
 {
 	struct tc_htb_glob g = {
 		.version = HTB_VERSION,
@@ -772,8 +777,9 @@ static int htb_root(struct vq_nl *nl, int ifindex, uint32_t r2q)
 	struct nlmsghdr *nlh;
 	struct nlattr *opts;
 
-	nlh = tc_msg(nl, buf, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE,
-		     ifindex, TC_H_ROOT, VQ_SHAPER_HANDLE, "htb");
+	nlh = tc_msg(nl, buf, RTM_NEWQDISC, NLM_F_CREATE |
+		     (replace ? NLM_F_REPLACE : NLM_F_EXCL), ifindex, TC_H_ROOT,
+		     VQ_SHAPER_HANDLE, "htb");
 	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
 	mnl_attr_put(nlh, TCA_HTB_INIT, sizeof(g), &g);
 	mnl_attr_nest_end(nlh, opts);
@@ -892,6 +898,27 @@ static int leaves(struct vq_nl *nl, const char *dev, int ifindex,
 	return 0;
 }
 
+/*
+ * A root qdisc voipq has no record of making: someone's shaper (or a tree
+ * shaped like voipq's, such as wondershaper's "htb 1: default 20", or
+ * voipq's own from a run whose state file is gone). voipq neither adopts
+ * nor replaces it, because teardown would then delete it.
+ */
+static int foreign_root(char *err, size_t errlen, const char *dev,
+			const struct vq_shaper_dev_status *ds, const char *keep)
+{
+	snprintf(err, errlen,
+		 "%s already has a root qdisc (%s %x:) that voipq has no record of making: remove it (tc qdisc del dev %s root), or keep it and %s",
+		 dev, ds->root_kind, ds->root_handle >> 16, dev, keep);
+	return -EEXIST;
+}
+
+/*
+ * The HTB tree. A root is voipq's when its state says voipq made it
+ * (@root, kept in the state file across restarts) and it still looks like
+ * voipq's: then it is changed in place. Anything else is created
+ * exclusively.
+ */
 static int tree_install(struct vq_nl *nl, const char *dev, int ifindex,
 			const struct tree *t, unsigned int leaf_skip,
 			enum vq_leaf *leaf, bool *root, char *err,
@@ -899,6 +926,7 @@ static int tree_install(struct vq_nl *nl, const char *dev, int ifindex,
 {
 	uint32_t r2q = r2q_for(t->link_bps);
 	struct vq_shaper_dev_status ds;
+	bool owned;
 	int ret;
 
 	ret = dev_status(nl, dev, &ds);
@@ -906,14 +934,18 @@ static int tree_install(struct vq_nl *nl, const char *dev, int ifindex,
 		fail(err, errlen, ret, nl, "read the qdiscs of %s", dev);
 		return ret;
 	}
-	if (!ds.ours || strcmp(ds.root_kind, "htb")) {
-		ret = htb_root(nl, ifindex, r2q);
+	owned = *root && ds.like_ours;
+	if (!owned || strcmp(ds.root_kind, "htb")) {
+		ret = htb_root(nl, ifindex, r2q, owned);
 		if (ret == -ENOENT && !strcmp(nl->msg, "Specified qdisc kind is unknown")) {
 			snprintf(err, errlen,
 				 "HTB is not available in this kernel (CONFIG_NET_SCH_HTB): voipq needs it to shape %s",
 				 dev);
 			return -EOPNOTSUPP;
 		}
+		if (ret == -EEXIST)
+			return foreign_root(err, errlen, dev, &ds,
+					    "run voipqd with shape = no");
 		if (ret) {
 			fail(err, errlen, ret, nl, "add the HTB root on %s", dev);
 			return ret;
@@ -941,8 +973,9 @@ static int tree_install(struct vq_nl *nl, const char *dev, int ifindex,
 
 /*
  * sch_voipq as the whole tree: its own shaper at the link rate, the voice
- * band capped at the voice share. Ours from an earlier run is changed in
- * place; our HTB tree is replaced; anyone else's root is left alone.
+ * band capped at the voice share. Ours (as tree_install() decides) is
+ * changed in place, or replaced when it is our HTB tree; anyone else's
+ * root is left alone.
  */
 static int voipq_install(struct vq_nl *nl, const char *dev, int ifindex,
 			 const struct tree *t, bool *root, char *err,
@@ -954,6 +987,7 @@ static int voipq_install(struct vq_nl *nl, const char *dev, int ifindex,
 	struct nlmsghdr *nlh;
 	struct nlattr *opts;
 	uint16_t flags;
+	bool owned;
 	int ret;
 
 	ret = dev_status(nl, dev, &ds);
@@ -961,10 +995,11 @@ static int voipq_install(struct vq_nl *nl, const char *dev, int ifindex,
 		fail(err, errlen, ret, nl, "read the qdiscs of %s", dev);
 		return ret;
 	}
-	if (ds.ours && !strcmp(ds.root_kind, "voipq"))
+	owned = *root && ds.like_ours;
+	if (owned && !strcmp(ds.root_kind, "voipq"))
 		flags = 0; /* change */
 	else
-		flags = NLM_F_CREATE | (ds.ours ? NLM_F_REPLACE : NLM_F_EXCL);
+		flags = NLM_F_CREATE | (owned ? NLM_F_REPLACE : NLM_F_EXCL);
 	nlh = tc_msg(nl, buf, RTM_NEWQDISC, flags, ifindex, TC_H_ROOT,
 		     VQ_SHAPER_HANDLE, "voipq");
 	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
@@ -981,12 +1016,9 @@ static int voipq_install(struct vq_nl *nl, const char *dev, int ifindex,
 			 dev);
 		return -EOPNOTSUPP;
 	}
-	if (ret == -EEXIST) {
-		snprintf(err, errlen,
-			 "%s already has a root qdisc (%s %x:) that voipq did not make: remove it (tc qdisc del dev %s root) or use backend = bpf",
-			 dev, ds.root_kind, ds.root_handle >> 16, dev);
-		return ret;
-	}
+	if (ret == -EEXIST)
+		return foreign_root(err, errlen, dev, &ds,
+				    "use backend = bpf with shape = no");
 	if (ret) {
 		fail(err, errlen, ret, nl, "add sch_voipq as the root of %s", dev);
 		return ret;
@@ -1017,7 +1049,7 @@ static int root_delete(struct vq_nl *nl, const char *dev)
 	if (ret)
 		return ret;
 	/* Only what we put there: HTB 1: with our default class. */
-	if (!ds.ours)
+	if (!ds.like_ours)
 		return 0;
 	nlh = tc_msg(nl, buf, RTM_DELQDISC, 0, ds.ifindex, TC_H_ROOT,
 		     VQ_SHAPER_HANDLE, NULL);

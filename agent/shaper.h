@@ -126,7 +126,7 @@ struct vq_shaper_dev_status {
 	char root_kind[16];
 	uint32_t root_handle;
 	uint32_t defcls, r2q;		/* HTB root only */
-	bool ours;			/* HTB 1: default 1:20, or voipq 1: */
+	bool like_ours;			/* HTB 1: default 1:20, or voipq 1: */
 	unsigned int nclasses;
 	struct vq_shaper_class classes[VQ_SHAPER_MAX_CLASSES];
 	bool has_clsact, has_ingress;	/* ingress-side qdisc present */

@@ -103,7 +103,7 @@ static void verify_tree(const char *dev, uint64_t link_bps,
 	ck_assert_str_eq(ds.root_kind, "htb");
 	ck_assert_uint_eq(ds.root_handle, 0x10000);
 	ck_assert_uint_eq(ds.defcls, VOIPQ_BULK_MINOR);
-	ck_assert(ds.ours);
+	ck_assert(ds.like_ours);
 	ck_assert_uint_eq(ds.nclasses, 4);
 	l = cls(&ds, LINK);
 	v = cls(&ds, VOICE);
@@ -207,18 +207,78 @@ START_TEST(setup_twice_is_idempotent)
 }
 END_TEST
 
-START_TEST(setup_with_a_fresh_state_adopts_our_tree)
+/* A tree voipq's state knows nothing of is not voipq's to change. */
+static void setup_refused(const struct vq_shaper_config *c,
+			  struct vq_shaper_state *st)
+{
+	char want[128];
+	int ret = vq_shaper_setup(c, st, err, sizeof(err));
+
+	ck_assert_msg(ret == -EEXIST, "setup: %d %s", ret, err);
+	snprintf(want, sizeof(want), "that voipq has no record of making: remove it (tc qdisc del dev %s root)",
+		 c->wan);
+	ck_assert_msg(strstr(err, want), "message: %s", err);
+	ck_assert(!st->up_root);
+}
+
+START_TEST(a_tree_without_a_record_in_the_state_is_refused_and_kept)
 {
 	struct vq_shaper_config c = cfg("20mbit", "100mbit", VQ_DOWN_IFB);
 	struct vq_shaper_state st = { 0 }, st2 = { 0 };
+	int n;
 
 	setup_ok(&c, &st);
-	setup_ok(&c, &st2); /* a restarted agent that lost its state file */
+	n = ns_qdisc_count("wan0");
+	/* a restarted agent that lost its state file, at other rates */
+	c.uplink_bps = 50000000;
+	setup_refused(&c, &st2);
 	verify_tree("wan0", 19000000, 5700000);
-	ck_assert_int_eq(ns_qdisc_count("ifb-wan0"), 4);
-	/* it did not make the IFB or clsact, so it will not delete them */
-	ck_assert(!st2.ifb_created && !st2.clsact_created);
-	ck_assert(st2.up_root && st2.down_root && st2.redirect);
+	/* so its teardown takes nothing; the first state's takes it all */
+	ck_assert_int_eq(vq_shaper_teardown(&st2, err, sizeof(err)), 0);
+	ck_assert_int_eq(ns_qdisc_count("wan0"), n);
+	ck_assert_int_gt(ns_ifindex("ifb-wan0"), 0);
+	ck_assert_int_eq(vq_shaper_teardown(&st, err, sizeof(err)), 0);
+	ck_assert_int_eq(ns_qdisc_count("wan0"), 0);
+	ck_assert_int_eq(ns_ifindex("ifb-wan0"), 0);
+}
+END_TEST
+
+/* What someone else set up with tc: the command must succeed. */
+static void tc(const char *cmd)
+{
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+START_TEST(someone_elses_root_is_refused_and_kept)
+{
+	struct vq_shaper_config c = cfg("20mbit", NULL, VQ_DOWN_NONE);
+	struct vq_shaper_state st = { 0 };
+	char kind[16];
+
+	tc("tc qdisc add dev wan0 root tbf rate 10mbit burst 20k latency 50ms");
+	setup_refused(&c, &st);
+	ck_assert_int_eq(vq_shaper_teardown(&st, err, sizeof(err)), 0);
+	ns_qdisc_kind("wan0", TC_H_ROOT, kind, sizeof(kind));
+	ck_assert_str_eq(kind, "tbf");
+}
+END_TEST
+
+START_TEST(a_tree_shaped_like_ours_is_not_taken_for_ours)
+{
+	struct vq_shaper_config c = cfg("20mbit", NULL, VQ_DOWN_NONE);
+	struct vq_shaper_state st = { 0 };
+	struct vq_shaper_dev_status ds;
+
+	/* wondershaper's root: HTB 1: with default 20 (hex, so 1:20) */
+	tc("tc qdisc add dev wan0 root handle 1: htb default 20");
+	tc("tc class add dev wan0 parent 1: classid 1:40 htb rate 1mbit");
+	status("wan0", &ds);
+	ck_assert(ds.like_ours);
+	setup_refused(&c, &st);
+	ck_assert_int_eq(vq_shaper_teardown(&st, err, sizeof(err)), 0);
+	status("wan0", &ds);
+	ck_assert_int_eq(ds.nclasses, 1);
+	ck_assert_ptr_nonnull(vq_shaper_find_class(&ds, 0x10040));
 }
 END_TEST
 
@@ -364,7 +424,7 @@ START_TEST(teardown_leaves_what_others_made_alone)
 	ns_qdisc_kind("wan1", TC_H_ROOT, kind, sizeof(kind));
 	ck_assert_str_eq(kind, "pfifo");
 	status("wan0", &ds);
-	ck_assert(!ds.ours);
+	ck_assert(!ds.like_ours);
 	ck_assert_int_eq(ds.nclasses, 0);
 	ck_assert_int_eq(ns_ifindex("ifb-wan0"), 0);
 	/* the redirect filter went, the ingress qdisc stayed: one qdisc */
@@ -374,20 +434,19 @@ START_TEST(teardown_leaves_what_others_made_alone)
 }
 END_TEST
 
-START_TEST(teardown_of_a_restarted_agent_keeps_the_ifb_it_did_not_make)
+START_TEST(teardown_keeps_an_ifb_someone_else_made)
 {
 	struct vq_shaper_config c = cfg("20mbit", "100mbit", VQ_DOWN_IFB);
-	struct vq_shaper_state st = { 0 }, st2 = { 0 };
+	struct vq_shaper_state st = { 0 };
 
+	tc("ip link add ifb-wan0 type ifb");
 	setup_ok(&c, &st);
-	setup_ok(&c, &st2);
-	ck_assert_int_eq(vq_shaper_teardown(&st2, err, sizeof(err)), 0);
-	/* the trees are ours (HTB 1: default 1:20) and went */
+	ck_assert(!st.ifb_created);
+	verify_tree("ifb-wan0", 85000000, 25500000);
+	ck_assert_int_eq(vq_shaper_teardown(&st, err, sizeof(err)), 0);
+	/* the tree on it went, the device stayed */
 	ck_assert_int_eq(ns_qdisc_count("ifb-wan0"), 0);
 	ck_assert_int_gt(ns_ifindex("ifb-wan0"), 0);
-	/* the first state still knows it made the IFB */
-	ck_assert_int_eq(vq_shaper_teardown(&st, err, sizeof(err)), 0);
-	ck_assert_int_eq(ns_ifindex("ifb-wan0"), 0);
 }
 END_TEST
 
@@ -574,7 +633,9 @@ static Suite *shaper_suite(void)
 	}
 	tcase_add_test(tree, setup_creates_exactly_the_expected_tree);
 	tcase_add_test(tree, setup_twice_is_idempotent);
-	tcase_add_test(tree, setup_with_a_fresh_state_adopts_our_tree);
+	tcase_add_test(tree, a_tree_without_a_record_in_the_state_is_refused_and_kept);
+	tcase_add_test(tree, someone_elses_root_is_refused_and_kept);
+	tcase_add_test(tree, a_tree_shaped_like_ours_is_not_taken_for_ours);
 	tcase_add_test(tree, changed_rate_replaces_the_class_rates);
 	tcase_add_test(tree, voice_share_has_a_floor_on_slow_links);
 	tcase_add_test(tree, rates_above_32_bits_use_rate64);
@@ -582,7 +643,7 @@ static Suite *shaper_suite(void)
 	tcase_add_test(down, ifb_downstream_creates_ifb_redirect_and_tree);
 	tcase_add_test(down, lan_downstream_shapes_the_lan_egress);
 	tcase_add_test(td, teardown_leaves_what_others_made_alone);
-	tcase_add_test(td, teardown_of_a_restarted_agent_keeps_the_ifb_it_did_not_make);
+	tcase_add_test(td, teardown_keeps_an_ifb_someone_else_made);
 	tcase_add_test(td, state_file_survives_a_restart_and_drives_teardown);
 	tcase_add_test(td, teardown_copes_with_things_already_gone);
 	tcase_add_test(errs, missing_interface_is_enodev_with_a_hint);
