@@ -322,6 +322,13 @@ int vq_config_validate(const struct vq_config *c, char *err, size_t errlen)
 			 "e.g. lan = br-lan");
 		return -EINVAL;
 	}
+	/* The shaper shapes one device downstream: a bridge, or the IFB. */
+	if (c->downstream == VQ_DOWN_LAN && c->shape && c->n_lan > 1) {
+		snprintf(err, errlen, "downstream = lan shapes one interface, "
+			 "but lan names %u: shape them all with downstream = ifb, "
+			 "or name the bridge that joins them", c->n_lan);
+		return -EINVAL;
+	}
 	for (unsigned int i = 0; i < c->n_lan; i++) {
 		if (c->wan[0] && !strcmp(c->lan[i], c->wan)) {
 			snprintf(err, errlen, "interface %s is both WAN and LAN",

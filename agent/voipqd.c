@@ -974,7 +974,7 @@ static int sweep_one(void *arg, const struct vq_endpoint *ep,
 {
 	struct sweep *s = arg;
 	uint64_t idle = (uint64_t)s->d->cfg.idle_timeout_s * NSEC_PER_SEC;
-	uint64_t ref = v->last_seen_ns ? v->last_seen_ns : 0;
+	uint64_t ref = v->last_seen_ns;
 	const struct flow_info *f = flow_find(s->d, ep);
 
 	if (v->flags & VOIPQ_EP_STATIC)
@@ -992,7 +992,8 @@ static int sweep_one(void *arg, const struct vq_endpoint *ep,
 	/* Never seen: count idleness from when this daemon started. */
 	if (!ref && s->now - started_mono < idle)
 		return 0;
-	if (ref && s->now - ref < idle)
+	/* The datapath may have stamped it since s->now was read. */
+	if (ref && (ref >= s->now || s->now - ref < idle))
 		return 0;
 	s->stale[s->n++] = *ep;
 	return s->n == 64;

@@ -89,6 +89,28 @@ START_TEST(shaping_without_rates_is_refused_with_an_example)
 }
 END_TEST
 
+START_TEST(downstream_lan_with_two_lans_is_refused_with_the_way_out)
+{
+	struct vq_config c;
+	char err[256] = "";
+
+	vq_config_defaults(&c);
+	ck_assert_int_eq(vq_config_set(&c, "uplink", "20mbit", err, sizeof(err)), 0);
+	ck_assert_int_eq(vq_config_set(&c, "downlink", "100mbit", err, sizeof(err)), 0);
+	ck_assert_int_eq(vq_config_set(&c, "downstream", "lan", err, sizeof(err)), 0);
+	ck_assert_int_eq(vq_config_set(&c, "lan", "eth1,eth2", err, sizeof(err)), 0);
+	ck_assert_int_eq(vq_config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "lan names 2") && strstr(err, "downstream = ifb"),
+		      "err: %s", err);
+	/* one LAN, or the IFB, or no shaping: fine */
+	ck_assert_int_eq(vq_config_set(&c, "downstream", "ifb", err, sizeof(err)), 0);
+	ck_assert_int_eq(vq_config_validate(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(vq_config_set(&c, "downstream", "lan", err, sizeof(err)), 0);
+	ck_assert_int_eq(vq_config_set(&c, "lan", "br-lan", err, sizeof(err)), 0);
+	ck_assert_int_eq(vq_config_validate(&c, err, sizeof(err)), 0);
+}
+END_TEST
+
 START_TEST(printed_configuration_reads_back_the_same)
 {
 	struct vq_config c, back;
@@ -139,6 +161,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, bad_rate_says_what_to_write);
 	tcase_add_test(tc, line_without_equals_is_rejected);
 	tcase_add_test(tc, shaping_without_rates_is_refused_with_an_example);
+	tcase_add_test(tc, downstream_lan_with_two_lans_is_refused_with_the_way_out);
 	tcase_add_test(tc, printed_configuration_reads_back_the_same);
 	tcase_add_test(tc, bad_values_are_refused_one_by_one);
 	suite_add_tcase(s, tc);
