@@ -656,13 +656,27 @@ static void val_set_policy(struct voipq_ep_val *val,
 /*
  * Update an existing entry's policy in place, keeping what the datapath
  * counted so far. Returns 0, or non-zero when there is no entry (any more).
+ * @exact: the map's lookup finds only @key itself, as the endpoint hash's
+ * does; the prefix trie's finds the longest prefix holding it, and then
+ * only the BPF_EXIST write tells whether @key itself is there.
  */
-static int val_update(int fd, const void *key, const struct vq_bpf_policy *pol)
+static int val_update(int fd, const void *key, const struct vq_bpf_policy *pol,
+		      bool exact)
 {
 	struct voipq_ep_val val;
 
 	if (bpf_map_lookup_elem(fd, key, &val))
 		return -errno;
+	/*
+	 * The write replaces the whole value, and what the datapath counted
+	 * between the lookup and it is lost (an LRU map has no BPF_F_LOCK).
+	 * Most updates change nothing (a session refresh repeats its SDP):
+	 * those are not written at all.
+	 */
+	if (exact && val.flags == pol->flags && val.clock_rate == pol->clock_rate &&
+	    val.rate_bps == pol->rate_bps && val.burst == pol->burst &&
+	    val.cookie == pol->cookie)
+		return 0;
 	val_set_policy(&val, pol);
 	return bpf_map_update_elem(fd, key, &val, BPF_EXIST) ? -errno : 0;
 }
@@ -689,7 +703,7 @@ int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		return -EPROTONOSUPPORT;
 	vq_ep_to_key(ep, &key);
 
-	if (!val_update(fd, &key, pol))
+	if (!val_update(fd, &key, pol, true))
 		return 0;
 	/* not there, or evicted meanwhile: insert afresh */
 	val_fresh(&val, pol);
@@ -759,7 +773,7 @@ int vq_bpf_pfx_set(struct vq_bpf *b, const struct vq_prefix *p,
 	if (vq_prefix_is_host(p))
 		return vq_bpf_ep_set(b, &p->ep, pol);
 	pfx_to_key(p, &key);
-	if (!val_update(fd, &key, pol))
+	if (!val_update(fd, &key, pol, false))
 		return 0;
 	val_fresh(&val, pol);
 

@@ -240,7 +240,12 @@ static int on_ep_event(void *ctx, const struct vq_ep_event *ev)
 			ev->dialog.call_id);
 		return ret == -ENOENT ? 0 : ret;
 	}
-	if (d->dp) {
+	/*
+	 * A static rule's entry keeps its own flags and budget: a call
+	 * through the same endpoint must not turn it into the call's, which
+	 * would end with the call.
+	 */
+	if (d->dp && !(f && f->is_static)) {
 		ret = vq_dp_ep_add(d->dp, &mep->ep, &mep->codec, mep->media, true,
 				   0, cookie_of(ev->dialog.call_id));
 		if (!ret && ev->type == VQ_EP_ADDED)
