@@ -598,13 +598,15 @@ int vq_bpf_detach(struct vq_bpf *b, const char *ifname)
 	char path[PATH_MAX];
 	int fd, err;
 
+	link_pin_path(b, ifname, path, sizeof(path));
 	if (!ifindex) {
+		/* Gone, and its link with it: only the pin is left. */
+		unlink(path);
 		pr_warn("no such interface '%s'\n", ifname);
 		return -ENODEV;
 	}
 	a = find_attach(b, ifindex);
 
-	link_pin_path(b, ifname, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
 		/* Detach explicitly: someone may hold another fd on it. */

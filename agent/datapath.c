@@ -108,6 +108,37 @@ static int attach(struct vq_dp *dp, const char *ifname, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * The classifier comes off what an earlier run or configuration attached
+ * it to and this one does not want (@want0, @want1: NULL for none), so
+ * that the list stays the truth that teardown and status go by.
+ */
+static void attached_prune(struct vq_dp *dp, const char *want0,
+			   const char *want1)
+{
+	unsigned int i = 0;
+
+	while (i < dp->n_attached) {
+		const char *name = dp->attached[i];
+		int ret;
+
+		if ((want0 && !strcmp(name, want0)) ||
+		    (want1 && !strcmp(name, want1))) {
+			i++;
+			continue;
+		}
+		ret = dp->bpf ? vq_bpf_detach(dp->bpf, name) : 0;
+		if (ret && ret != -ENODEV)
+			pr_warn("datapath: classifier still on %s: %s\n", name,
+				strerror(-ret));
+		else
+			pr_info("datapath: classifier off %s, which this configuration does not use\n",
+				name);
+		memmove(dp->attached[i], dp->attached[--dp->n_attached],
+			IFNAMSIZ);
+	}
+}
+
 /* --- bringing up one backend -------------------------------------------- */
 
 static int bpf_up(struct vq_dp *dp, const struct vq_dp_cfg *cfg,
@@ -121,10 +152,16 @@ static int bpf_up(struct vq_dp *dp, const struct vq_dp_cfg *cfg,
 		/* 1:30 exists only in our own tree */
 		.no_ack = !cfg->shape,
 	};
+	const char *down;
 	int ret;
 
 	if (cfg->shape) {
 		ret = vq_shaper_setup(sc, &dp->shaper, err, errlen);
+		if (ret)
+			return ret;
+	} else if (dp->shaper.wan[0]) {
+		/* shape = no now: the trees shape = yes made go. */
+		ret = vq_shaper_teardown(&dp->shaper, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -134,11 +171,12 @@ static int bpf_up(struct vq_dp *dp, const struct vq_dp_cfg *cfg,
 			 ret == -EPERM ? " — run as root" : "");
 		return ret;
 	}
+	down = cfg->shape && dp->shaper.down_dev[0] ? dp->shaper.down_dev :
+	       !cfg->shape && sc->lan[0] ? sc->lan : NULL;
+	attached_prune(dp, sc->wan, down);
 	ret = attach(dp, sc->wan, err, errlen);
-	if (!ret && cfg->shape && dp->shaper.down_dev[0])
-		ret = attach(dp, dp->shaper.down_dev, err, errlen);
-	else if (!ret && !cfg->shape && sc->lan[0])
-		ret = attach(dp, sc->lan, err, errlen);
+	if (!ret && down)
+		ret = attach(dp, down, err, errlen);
 	return ret;
 }
 
@@ -189,7 +227,11 @@ static int kmod_up(struct vq_dp *dp, const struct vq_dp_cfg *cfg,
 		return ret;
 	sc->root = VQ_ROOT_VOIPQ;
 	ret = vq_shaper_setup(sc, &dp->shaper, err, errlen);
-	/* What was made is recorded, failed or not, for teardown. */
+	/*
+	 * What was made is recorded, failed or not, for teardown: the roots
+	 * the shaper's state holds now (it removed those no longer wanted).
+	 */
+	dp->n_attached = 0;
 	if (dp->shaper.up_root)
 		attached_add(dp, dp->shaper.wan);
 	if (dp->shaper.down_root)

@@ -1205,7 +1205,41 @@ static bool same_links(const struct vq_config *a, const struct vq_config *b)
 	       a->down_pct == b->down_pct &&
 	       a->voice_pct == b->voice_pct && a->downstream == b->downstream &&
 	       !memcmp(a->sip_ports, b->sip_ports, sizeof(a->sip_ports)) &&
-	       a->n_sip_ports == b->n_sip_ports;
+	       a->n_sip_ports == b->n_sip_ports &&
+	       !memcmp(a->tls_ports, b->tls_ports, sizeof(a->tls_ports)) &&
+	       a->n_tls_ports == b->n_tls_ports;
+}
+
+/*
+ * What a running voipqd cannot take: the backend and its load-time knobs,
+ * the sizes of its tables, and where its files and socket are. A reload
+ * keeps the running value of each and names the ones that changed in
+ * @names, which only a restart applies.
+ */
+static void keep_restart_only(struct vq_config *c, const struct vq_config *run,
+			      char *names, size_t len)
+{
+	size_t n = 0;
+
+	names[0] = '\0';
+#define KEEP(field, key)							\
+	do {								\
+		if (memcmp(&c->field, &run->field, sizeof(c->field))) {	\
+			memcpy(&c->field, &run->field, sizeof(c->field));	\
+			n += snprintf(names + n, n < len ? len - n : 0,	\
+				      "%s%s", n ? ", " : "", key);	\
+		}							\
+	} while (0)
+	KEEP(backend, "backend");
+	KEEP(dscp_ef, "dscp_ef");
+	KEEP(max_calls, "max_calls");
+	KEEP(max_endpoints, "max_endpoints");
+	KEEP(dialog_timeout_s, "dialog_timeout");
+	KEEP(pin_dir, "pin_dir");
+	KEEP(socket_path, "socket");
+	KEEP(socket_group, "socket_group");
+	KEEP(state_file, "state_file");
+#undef KEEP
 }
 
 /* Command-line settings, applied over the file at start and on reload. */
@@ -1240,12 +1274,16 @@ static int build_config(const char *path, struct vq_config *c, char *err,
 static void reload(struct daemon *d)
 {
 	struct vq_config c;
-	char err[VQ_SHAPER_ERRLEN] = "";
+	char err[VQ_SHAPER_ERRLEN] = "", fixed[160];
 
 	if (build_config(d->cfg_path, &c, err, sizeof(err))) {
 		pr_warn("reload: %s; keeping the running configuration\n", err);
 		return;
 	}
+	keep_restart_only(&c, &d->cfg, fixed, sizeof(fixed));
+	if (fixed[0])
+		pr_warn("reload: settings that change only at a restart (systemctl restart voipqd) keep their running values: %s\n",
+			fixed);
 	if (!same_links(&c, &d->cfg)) {
 		struct vq_config old = d->cfg;
 

@@ -405,16 +405,19 @@ check "restart: and prioritised (none demoted)" \
 	test "$(flow "$WAN_IP" 40002 | jq -r .demoted)" = 0
 
 # SIGHUP during the call: a new shaping percentage reshapes the link and
-# the call's flow stays; a file that does not parse changes nothing.
+# the call's flow stays; a table size waits for a restart, and says so; a
+# file that does not parse changes nothing.
 link_rate() { in_ns "$NS_RTR" tc class show dev r1 classid 1:1 | grep -o 'rate [^ ]*'; }
 reloaded() { [ "$(grep -c "$1" "$OUT/voipqd.log")" -gt "$2" ]; }
 n=$(grep -c "configuration reloaded" "$OUT/voipqd.log" || true)
 check "reload: before, the uplink is shaped at 95 %" test "$(link_rate)" = "rate 9500Kbit"
 check "reload: before, the signalling endpoint is there (kept over the restart)" \
 	has_flow "$WAN_IP" 5060
-printf 'shape_percent = 80\nsip_priority = no\n' > "$OUT/voipq.conf"
+printf 'shape_percent = 80\nsip_priority = no\nmax_calls = 100\n' > "$OUT/voipq.conf"
 kill -HUP "$VQD_PID"
 check "reload: SIGHUP is logged as a reload" poll 100 reloaded "configuration reloaded" "$n"
+check "reload: a table size is kept until a restart, and the log says so" \
+	grep -q "only at a restart .* keep their running values: max_calls$" "$OUT/voipqd.log"
 check "reload: the uplink is shaped at 80 % now" poll 100 eval '[ "$(link_rate)" = "rate 8Mbit" ]'
 check "reload: sip_priority = no takes the signalling endpoints out" \
 	poll 20 eval '! has_flow "$WAN_IP" 5060'
