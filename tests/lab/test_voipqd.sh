@@ -405,8 +405,9 @@ check "restart: and prioritised (none demoted)" \
 	test "$(flow "$WAN_IP" 40002 | jq -r .demoted)" = 0
 
 # SIGHUP during the call: a new shaping percentage reshapes the link and
-# the call's flow stays; a table size waits for a restart, and says so; a
-# file that does not parse changes nothing.
+# the call's flow stays; a table size waits for a restart, and says so;
+# shaping can be turned off and on; a file that does not parse changes
+# nothing.
 link_rate() { in_ns "$NS_RTR" tc class show dev r1 classid 1:1 | grep -o 'rate [^ ]*'; }
 reloaded() { [ "$(grep -c "$1" "$OUT/voipqd.log")" -gt "$2" ]; }
 n=$(grep -c "configuration reloaded" "$OUT/voipqd.log" || true)
@@ -424,6 +425,20 @@ check "reload: sip_priority = no takes the signalling endpoints out" \
 p0=$(flow_packets "$WAN_IP" 40002)
 check "reload: the call's flow is still classified (past $p0 + 25)" \
 	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
+# shape = no takes the trees and the IFB away (the classifier moves to the
+# LAN) and the call stays classified; shape = yes brings them back.
+htb_on() { in_ns "$NS_RTR" tc qdisc show dev "$1" 2>/dev/null | grep -q '^qdisc htb 1: root'; }
+echo "shape = no" > "$OUT/voipq.conf"
+kill -HUP "$VQD_PID"
+check "reload: shape = no removes the HTB tree on r1 and the IFB" \
+	poll 100 eval '! htb_on r1 && ! in_ns "$NS_RTR" ip link show ifb-r1 >/dev/null 2>&1'
+p0=$(flow_packets "$WAN_IP" 40002)
+check "reload: the call's flow is still classified without shaping (past $p0 + 25)" \
+	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
+printf 'shape_percent = 80\nsip_priority = no\n' > "$OUT/voipq.conf"
+kill -HUP "$VQD_PID"
+check "reload: shape = yes again puts both trees back" \
+	poll 100 eval 'htb_on r1 && htb_on ifb-r1 && [ "$(link_rate)" = "rate 8Mbit" ]'
 n=$(grep -c "shape_percent.*keeping the running configuration" "$OUT/voipqd.log" || true)
 echo "shape_percent = lots" > "$OUT/voipq.conf"
 kill -HUP "$VQD_PID"
@@ -493,6 +508,7 @@ check "adopted BYE: another adopted call's flow stays" has_flow "$WAN_IP" 40002
 check "adopted BYE: the log says why" \
 	grep -q "flow removed .*(bye, adopted call $ADOPTED_CID)" "$OUT/voipqd.log"
 voipqd_stop TERM
+# A link pin left behind (a device the classifier stayed on) keeps it.
 check "cleanup: pins removed" test ! -e "$PIN"
 check "cleanup: state file removed" test ! -e "$STATE"
 check "cleanup: calls file removed" test ! -e "$STATE.calls"
