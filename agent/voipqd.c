@@ -6,9 +6,10 @@
  *
  * One thread, one epoll loop: a capture fd per interface, a signalfd for
  * SIGHUP (reload) and SIGTERM/SIGINT (stop), a 1 s timerfd for expiry, and
- * the control socket. Teardown runs in the reverse order of setup; with
- * --keep-datapath (or after kill -9) the datapath stays as it is and keeps
- * classifying: it never depends on the daemon being alive.
+ * the control socket with its clients, none of which the loop waits on.
+ * Teardown runs in the reverse order of setup; with --keep-datapath (or
+ * after kill -9) the datapath stays as it is and keeps classifying: it
+ * never depends on the daemon being alive.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -484,6 +485,8 @@ static json_object *view_status(struct daemon *d)
 	add_u64(c, "prioritised", bs.hits - bs.demoted);
 	add_u64(c, "acks_prioritised", bs.acks);
 	add_u64(c, "backend_errors", d->backend_errors);
+	add_u64(c, "ctl_refused", vq_ctl_stats(d->ctl)->refused);
+	add_u64(c, "ctl_expired", vq_ctl_stats(d->ctl)->expired);
 	json_object_object_add(o, "counters", c);
 	return o;
 }
@@ -889,6 +892,7 @@ static int ep_add_fd(struct daemon *d, int fd, uint32_t tag)
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/* From TAG_CTL on, VQ_CTL_TAGS of them: the control socket and its clients. */
 enum { TAG_SIGNAL = 1000, TAG_TIMER, TAG_CTL };
 
 static int open_captures(struct daemon *d, char *err, size_t errlen)
@@ -1184,6 +1188,7 @@ static void tick(struct daemon *d)
 	vq_tracker_expire(d->trk, now);
 	vq_decoder_expire(d->dec, now);
 	sweep_idle(d);
+	vq_ctl_expire(d->ctl);
 	calls_save(d);
 	/* LRU eviction in the kernel leaves port bits behind: recount now and then. */
 	if (d->dp && ++n % 30 == 0)
@@ -1336,8 +1341,8 @@ static void run(struct daemon *d)
 
 				if (read(d->timerfd, &exp, sizeof(exp)) > 0)
 					tick(d);
-			} else if (tag == TAG_CTL) {
-				vq_ctl_serve(d->ctl);
+			} else if (tag - TAG_CTL < VQ_CTL_TAGS) {
+				vq_ctl_event(d->ctl, tag);
 			} else if (tag == TAG_SIGNAL) {
 				struct signalfd_siginfo si;
 
@@ -1422,7 +1427,7 @@ static int setup(struct daemon *d, char *err, size_t errlen)
 	}
 	ret = vq_ctl_listen(&d->ctl, d->cfg.socket_path, d->cfg.socket_group,
 			    handle_ctl, d, err, errlen);
-	if (ret || (ret = ep_add_fd(d, vq_ctl_fd(d->ctl), TAG_CTL)))
+	if (ret || (ret = vq_ctl_attach(d->ctl, d->epfd, TAG_CTL)))
 		return ret;
 	ret = datapath_up(d, err, errlen);
 	if (ret)

@@ -346,7 +346,8 @@ static void render_status(struct vq_out *o, json_object *r)
 			"sip_seen", "sip_tls_seen", "sip_duplicates", "sip_invalid",
 			"calls_active", "learned", "evicted", "endpoints_refused",
 			"sip_flows", "sip_flows_refused", "prioritised", "demoted",
-			"acks_prioritised", "backend_errors",
+			"acks_prioritised", "backend_errors", "ctl_refused",
+			"ctl_expired",
 		};
 
 		vq_out_text(o, "counters:");
@@ -566,7 +567,9 @@ static void status_usage(FILE *f)
 	view_usage(f, "status", "Interfaces, rates, backend, whether the datapath is attached,\n"
 				"the learning latency (SIP packet received to endpoint in the\n"
 				"datapath: p50, p99, max over the latest 4096 endpoints),\n"
-				"and counters: SIP seen, TLS SIP seen, learned, evicted, demoted.");
+				"and counters: SIP seen, TLS SIP seen, learned, evicted, demoted,\n"
+				"and control clients refused (too many at once) or dropped at their\n"
+				"deadline (ctl_refused, ctl_expired).");
 }
 
 static void stats_usage(FILE *f)
