@@ -74,7 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Buffers both smaller and larger than the message limit. */
 	cfg.tcp_max_buffer = 256 << (data[0] & 3);
 	cfg.sip_max_message = 128 << ((data[0] >> 2) & 3);
+	/* 1 to 8 KiB for all streams: often less than the streams want. */
+	cfg.tcp_max_total = 1024 << ((data[0] >> 4) & 3);
 	cfg.tcp_timeout_ms = 2000;
+	cfg.tcp_unframed_timeout_ms = 500;
 	max_message = cfg.sip_max_message;
 	data++;
 	size--;
