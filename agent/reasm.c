@@ -28,6 +28,18 @@
 /* First allocation of a direction's buffer; it doubles from there. */
 #define BUF_MIN 2048
 
+/*
+ * How far framing got in the bytes at the start of a buffer, so that each
+ * append scans only what is new. Looking for a message: @line is the length
+ * of its start line with the LF (0 until seen), @scan how many bytes hold no
+ * LF (before @line is known) or no start of CRLFCRLF (after), @total the
+ * message length once the header end is known. During resync, @scan is how
+ * many bytes hold no LF.
+ */
+struct sip_frame {
+	uint32_t line, scan, total;
+};
+
 struct ooo_seg {
 	uint32_t seq;
 	uint32_t len;
@@ -43,6 +55,7 @@ struct tcp_dir {
 	uint32_t next_seq;
 	uint8_t *buf; /* in-order bytes not yet framed */
 	uint32_t len, cap;
+	struct sip_frame fs; /* of the bytes at buf */
 	unsigned int nooo;
 	uint32_t ooo_bytes;
 	struct ooo_seg ooo[VQ_REASM_MAX_OOO];
@@ -178,48 +191,74 @@ static const uint8_t *find_crlfcrlf(const uint8_t *p, size_t n)
 	return NULL;
 }
 
-long vq_sip_frame_len(const uint8_t *buf, size_t len, size_t max_message)
+/*
+ * vq_sip_frame_len() of @buf, where @f records how far earlier calls on
+ * shorter prefixes of the same bytes got: each call reads only bytes it has
+ * not read before (plus three, for a CRLFCRLF cut between calls).
+ */
+static long frame_step(const uint8_t *buf, size_t len, size_t max_message,
+		       struct sip_frame *f)
 {
 	size_t scan = len < max_message ? len : max_message;
-	const uint8_t *nl, *blank;
-	size_t line, hdr;
+	const uint8_t *blank;
+	size_t hdr;
 	long cl;
 
-	nl = memchr(buf, '\n', scan);
-	if (!nl)
-		return len >= max_message ? -EBADMSG : 0;
-	line = nl - buf;
-	if (line && buf[line - 1] == '\r')
-		line--;
-	if (!is_start_line(buf, line))
-		return -EBADMSG;
+	if (f->total)
+		return len < f->total ? 0 : (long)f->total;
+	if (!f->line) {
+		const uint8_t *nl = memchr(buf + f->scan, '\n', scan - f->scan);
+		size_t line;
 
-	blank = find_crlfcrlf(buf, scan);
-	if (!blank)
+		if (!nl) {
+			f->scan = scan;
+			return len >= max_message ? -EBADMSG : 0;
+		}
+		line = nl - buf;
+		if (line && buf[line - 1] == '\r')
+			line--;
+		if (!is_start_line(buf, line))
+			return -EBADMSG;
+		f->line = nl - buf + 1;
+		/* The blank line may start with the start line's CRLF. */
+		f->scan = nl - buf - 1;
+	}
+	blank = find_crlfcrlf(buf + f->scan, scan - f->scan);
+	if (!blank) {
+		if (scan - f->scan > 3)
+			f->scan = scan - 3;
 		return len >= max_message ? -EBADMSG : 0;
+	}
 	hdr = blank - buf + 4;
-	if ((size_t)(nl - buf) + 1 > hdr - 2)
+	if (f->line > hdr - 2)
 		cl = 0; /* a start line and no headers at all */
 	else
-		cl = content_length(nl + 1, hdr - 2 - (nl + 1 - buf));
+		cl = content_length(buf + f->line, hdr - 2 - f->line);
 	if (cl < 0 || hdr + (size_t)cl > max_message)
 		return -EBADMSG;
-	if (len < hdr + (size_t)cl)
-		return 0;
-	return (long)(hdr + cl);
+	f->total = hdr + cl;
+	return len < f->total ? 0 : (long)f->total;
+}
+
+long vq_sip_frame_len(const uint8_t *buf, size_t len, size_t max_message)
+{
+	struct sip_frame f = { 0 };
+
+	return frame_step(buf, len, max_message, &f);
 }
 
 /*
  * Offset of the first complete line of @b that is a SIP start line, with
  * *found set; otherwise the offset of the trailing partial line, which may
- * still become one.
+ * still become one. The first @from bytes are known to hold no LF.
  */
-static size_t resync_scan(const uint8_t *b, size_t len, bool *found)
+static size_t resync_scan(const uint8_t *b, size_t len, size_t from,
+			  bool *found)
 {
 	size_t pos = 0;
 
 	for (;;) {
-		const uint8_t *nl = memchr(b + pos, '\n', len - pos);
+		const uint8_t *nl = memchr(b + from, '\n', len - from);
 		size_t eol, n;
 
 		if (!nl) {
@@ -234,7 +273,7 @@ static size_t resync_scan(const uint8_t *b, size_t len, bool *found)
 			*found = true;
 			return pos;
 		}
-		pos = eol + 1;
+		pos = from = eol + 1;
 	}
 }
 
@@ -310,6 +349,7 @@ static void dir_discard(struct vq_reasm *r, struct tcp_dir *t)
 {
 	dir_free_buf(r, t);
 	t->resync = true;
+	memset(&t->fs, 0, sizeof(t->fs));
 }
 
 /* Buffer size for @need bytes: a power of two from BUF_MIN, or max_buffer. */
@@ -342,10 +382,14 @@ static void dir_fit(struct vq_reasm *r, struct tcp_dir *t)
 	t->cap = cap;
 }
 
+/*
+ * Deliver the messages complete in the buffer. t->fs carries over between
+ * calls, for the bytes at t->buf: whenever the start moves on, it restarts.
+ */
 static void dir_frame(struct vq_reasm *r, struct tcp_dir *t,
 		      const struct vq_pkt_meta *m)
 {
-	size_t pos = 0;
+	size_t pos = 0, start;
 
 	for (;;) {
 		const uint8_t *nl;
@@ -353,26 +397,36 @@ static void dir_frame(struct vq_reasm *r, struct tcp_dir *t,
 
 		if (t->resync) {
 			bool found;
+			size_t at = resync_scan(t->buf + pos, t->len - pos,
+						t->fs.scan, &found);
 
-			pos += resync_scan(t->buf + pos, t->len - pos, &found);
+			pos += at;
+			if (at)
+				memset(&t->fs, 0, sizeof(t->fs));
 			if (!found) {
 				/* No start line is this long: don't hoard it. */
 				if (t->len - pos > r->cfg.max_message)
 					pos = t->len;
+				t->fs.scan = t->len - pos;
 				break;
 			}
 			t->resync = false;
+			memset(&t->fs, 0, sizeof(t->fs));
 		}
 		/* CRLF keepalives (RFC 5626) between messages. */
+		start = pos;
 		while (pos < t->len &&
 		       (t->buf[pos] == '\r' || t->buf[pos] == '\n'))
 			pos++;
+		if (pos != start)
+			memset(&t->fs, 0, sizeof(t->fs));
 		if (pos == t->len)
 			break;
-		n = vq_sip_frame_len(t->buf + pos, t->len - pos,
-				     r->cfg.max_message);
+		n = frame_step(t->buf + pos, t->len - pos, r->cfg.max_message,
+			       &t->fs);
 		if (n == 0)
 			break;
+		memset(&t->fs, 0, sizeof(t->fs));
 		if (n < 0) {
 			r->st->sip_bad_framing++;
 			t->resync = true;

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,137 @@ START_TEST(sip_split_across_three_segments_is_framed_once)
 	ck_assert_str_eq(rec.msg[0], INVITE);
 	ck_assert_uint_eq(rec.len[0], strlen(INVITE));
 	ck_assert_uint_eq(stats.tcp_sip, 1);
+}
+END_TEST
+
+/* Every message delivered, as "<length>:<bytes>" one after the other. */
+struct transcript {
+	size_t n;
+	char text[4096];
+};
+
+static void transcribe(void *ctx, const struct vq_pkt_meta *m,
+		       const uint8_t *msg, size_t len)
+{
+	struct transcript *tr = ctx;
+	int k = snprintf(tr->text + tr->n, sizeof(tr->text) - tr->n, "%zu:",
+			 len);
+
+	ck_assert_uint_lt(tr->n + k + len, sizeof(tr->text));
+	tr->n += k;
+	memcpy(tr->text + tr->n, msg, len);
+	tr->n += len;
+}
+
+/*
+ * @s fed from seq 1 after a SYN, cut at each offset of @cuts (ascending,
+ * inside @s), through a new reassembler with @max_message.
+ */
+static void feed_cut(struct transcript *tr, struct vq_pkt_stats *st,
+		     unsigned int max_message, const char *s, size_t len,
+		     const size_t *cuts, size_t ncuts)
+{
+	struct vq_reasm_cfg cfg = {
+		.max_streams = 1, .max_buffer = 4096, .timeout_ms = 1000,
+		.max_message = max_message,
+	};
+	struct vq_reasm *r;
+	size_t from = 0;
+
+	memset(tr, 0, sizeof(*tr));
+	memset(st, 0, sizeof(*st));
+	r = vq_reasm_new(&cfg, st, transcribe, tr);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(vq_reasm_segment(r, &fwd, 0, VQ_TCP_SYN, NULL, 0), 0);
+	for (size_t i = 0; i <= ncuts; i++) {
+		size_t to = i < ncuts ? cuts[i] : len;
+
+		ck_assert_int_eq(vq_reasm_segment(r, &fwd, 1 + from, 0,
+						  (const uint8_t *)s + from,
+						  to - from), 0);
+		from = to;
+	}
+	vq_reasm_free(r);
+}
+
+#define LONG_X "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" /* 50 */
+#define LONG_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+START_TEST(framing_is_the_same_however_the_stream_is_cut)
+{
+	/*
+	 * Keepalives, a body, compact Content-Length, no headers, a body
+	 * holding CRLFCRLF, garbage, a Content-Length over the limit, a
+	 * header section over 200 bytes and a 300-byte line without a start
+	 * line: every cut lands in each of them, CRLFCRLF included.
+	 */
+	static const char s[] =
+		"\r\n\r\n" INVITE "\r\n"
+		"MESSAGE sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello"
+		"OPTIONS sip:a@b SIP/2.0\r\n\r\n"
+		"MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 8\r\n\r\n\r\n\r\nab\r\n"
+		"\x16\x03\x01garbage\r\nmore junk\r\n" OK200
+		"INFO sip:a@b SIP/2.0\r\nContent-Length: 70000\r\n\r\nxx\r\n" OK200
+		"INFO sip:a@b SIP/2.0\r\nX: " LONG_A LONG_A LONG_A LONG_A LONG_A
+		"\r\n\r\n" OK200
+		LONG_X LONG_X LONG_X LONG_X LONG_X LONG_X "\r\n" OK200;
+	/* Messages and bad framings with max_message 65535, then 200. */
+	static const struct {
+		unsigned int max_message, nsip, bad;
+	} want[] = { { 65535, 9, 3 }, { 200, 8, 4 } };
+	size_t len = strlen(s), every[sizeof(s)];
+	static struct transcript ref, got;
+	struct vq_pkt_stats rst, gst;
+	char first[512];
+
+	for (size_t i = 0; i < len - 1; i++)
+		every[i] = i + 1;
+	for (size_t w = 0; w < 2; w++) {
+		unsigned int mm = want[w].max_message;
+
+		feed_cut(&ref, &rst, mm, s, len, NULL, 0);
+		ck_assert_uint_eq(rst.tcp_sip, want[w].nsip);
+		ck_assert_uint_eq(rst.sip_bad_framing, want[w].bad);
+		/* Cut once, anywhere. */
+		for (size_t k = 1; k < len; k++) {
+			feed_cut(&got, &gst, mm, s, len, &k, 1);
+			ck_assert_msg(got.n == ref.n &&
+				      !memcmp(got.text, ref.text, ref.n),
+				      "max_message %u, cut at %zu", mm, k);
+			ck_assert_uint_eq(gst.sip_bad_framing, want[w].bad);
+		}
+		/* One byte per segment. */
+		feed_cut(&got, &gst, mm, s, len, every, len - 1);
+		ck_assert_uint_eq(got.n, ref.n);
+		ck_assert_mem_eq(got.text, ref.text, ref.n);
+		ck_assert_uint_eq(gst.sip_bad_framing, want[w].bad);
+	}
+	/* The first is the INVITE, keepalives skipped, body included. */
+	snprintf(first, sizeof(first), "%zu:" INVITE, strlen(INVITE));
+	ck_assert_mem_eq(ref.text, first, strlen(first));
+}
+END_TEST
+
+START_TEST(header_end_cut_in_every_way_across_three_segments)
+{
+	static const char s[] = "OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS"
+				"\r\n\r\n" OK200;
+	size_t end = strlen(s) - strlen(OK200), len = strlen(s);
+	static struct transcript ref, got;
+	struct vq_pkt_stats st;
+
+	feed_cut(&ref, &st, 65535, s, len, NULL, 0);
+	ck_assert_uint_eq(st.tcp_sip, 2);
+	/* Two cuts anywhere in or next to the CRLFCRLF. */
+	for (size_t i = end - 5; i < end + 1; i++)
+		for (size_t j = i + 1; j <= end + 1; j++) {
+			size_t cuts[2] = { i, j };
+
+			feed_cut(&got, &st, 65535, s, len, cuts, 2);
+			ck_assert_msg(got.n == ref.n &&
+				      !memcmp(got.text, ref.text, ref.n),
+				      "cut at %zu and %zu", i, j);
+		}
 }
 END_TEST
 
@@ -579,6 +711,8 @@ Suite *reasm_suite(void)
 	tcase_add_test(tc, frame_len_needs_whole_message);
 	tcase_add_test(tc, midstream_join_skips_to_start_line);
 	tcase_add_test(tc, garbage_between_messages_resyncs);
+	tcase_add_test(tc, framing_is_the_same_however_the_stream_is_cut);
+	tcase_add_test(tc, header_end_cut_in_every_way_across_three_segments);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stream");
