@@ -74,7 +74,9 @@ void vq_decoder_cfg_init(struct vq_decoder_cfg *cfg)
 	cfg->frag_timeout_ms = 30000;
 	cfg->tcp_max_streams = 1024;
 	cfg->tcp_max_buffer = 65536;
+	cfg->tcp_max_total = VQ_REASM_MAX_TOTAL;
 	cfg->tcp_timeout_ms = 300000;
+	cfg->tcp_unframed_timeout_ms = VQ_REASM_UNFRAMED_TIMEOUT_MS;
 	cfg->sip_max_message = 65535;
 }
 
@@ -105,7 +107,9 @@ struct vq_decoder *vq_decoder_new(const struct vq_decoder_cfg *cfg,
 	d->ctx = ctx;
 	rc.max_streams = cfg->tcp_max_streams;
 	rc.max_buffer = cfg->tcp_max_buffer;
+	rc.max_total = cfg->tcp_max_total;
 	rc.timeout_ms = cfg->tcp_timeout_ms;
+	rc.unframed_timeout_ms = cfg->tcp_unframed_timeout_ms;
 	rc.max_message = cfg->sip_max_message;
 	d->frag = vq_ipfrag_new(cfg->frag_max_queues, cfg->frag_max_bytes,
 				cfg->frag_timeout_ms, &d->st);

@@ -28,7 +28,9 @@ struct vq_decoder_cfg {
 
 	unsigned int tcp_max_streams;  /* TCP connections followed */
 	unsigned int tcp_max_buffer;   /* bytes held per direction */
+	unsigned int tcp_max_total;    /* bytes held by all streams */
 	unsigned int tcp_timeout_ms;   /* idle stream expiry */
+	unsigned int tcp_unframed_timeout_ms; /* the same, before any SIP */
 	unsigned int sip_max_message;  /* largest SIP message accepted */
 };
 
@@ -69,6 +71,7 @@ struct vq_pkt_stats {
 	uint64_t tcp_streams;     /* streams opened */
 	uint64_t tcp_evicted;     /* streams dropped at the cap */
 	uint64_t tcp_overflow;    /* data dropped at tcp_max_buffer */
+	uint64_t tcp_budget_evicted; /* streams dropped at tcp_max_total */
 	uint64_t tcp_gaps;        /* streams resynchronised after a hole */
 	uint64_t sip_bad_framing; /* no/invalid Content-Length on TCP */
 	uint64_t tls_packets;     /* SIP over TLS: seen but unreadable */

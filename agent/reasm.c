@@ -8,6 +8,14 @@
  * not frame, the stream is re-synchronised on the next line that looks like
  * a SIP start line: losing one message is better than delivering a message
  * stitched together from two.
+ *
+ * Anyone can open a stream with one spoofed segment, so the bytes held by
+ * all streams together are capped too (max_total). When a buffer would grow
+ * past it, other streams are dropped whole: first those that have never
+ * framed a SIP message, the one holding most first, and only then streams
+ * that carried SIP. Streams that have not framed a message also expire
+ * sooner (unframed_timeout_ms). Buffers are freed once framed empty, so an
+ * idle SIP connection holds nothing.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -16,6 +24,21 @@
 #include <strings.h>
 
 #include "reasm.h"
+
+/* First allocation of a direction's buffer; it doubles from there. */
+#define BUF_MIN 2048
+
+/*
+ * How far framing got in the bytes at the start of a buffer, so that each
+ * append scans only what is new. Looking for a message: @line is the length
+ * of its start line with the LF (0 until seen), @scan how many bytes hold no
+ * LF (before @line is known) or no start of CRLFCRLF (after), @total the
+ * message length once the header end is known. During resync, @scan is how
+ * many bytes hold no LF.
+ */
+struct sip_frame {
+	uint32_t line, scan, total;
+};
 
 struct ooo_seg {
 	uint32_t seq;
@@ -32,14 +55,22 @@ struct tcp_dir {
 	uint32_t next_seq;
 	uint8_t *buf; /* in-order bytes not yet framed */
 	uint32_t len, cap;
+	struct sip_frame fs; /* of the bytes at buf */
 	unsigned int nooo;
 	uint32_t ooo_bytes;
 	struct ooo_seg ooo[VQ_REASM_MAX_OOO];
 };
 
+/* Connections by last activity, oldest first. */
+struct conn_lru {
+	struct tcp_conn *oldest, *newest;
+};
+
 struct tcp_conn {
 	struct tcp_conn *hnext;
-	struct tcp_conn *older, *newer; /* by last activity */
+	struct tcp_conn *older, *newer; /* in *lru */
+	struct conn_lru *lru;
+	bool framed;                    /* a SIP message came out of it */
 	struct vq_endpoint a, b;        /* a sorts before b */
 	uint64_t last_ns;
 	struct tcp_dir dir[2];          /* [0]: a to b */
@@ -47,14 +78,16 @@ struct tcp_conn {
 
 struct vq_reasm {
 	struct vq_reasm_cfg cfg;
-	uint64_t timeout_ns;
+	uint64_t timeout_ns, unframed_timeout_ns;
 	struct vq_pkt_stats *st;
 	vq_reasm_deliver_fn deliver;
 	void *ctx;
 	unsigned int count;
 	unsigned int nbuckets; /* power of two */
 	struct tcp_conn **buckets;
-	struct tcp_conn *oldest, *newest;
+	struct conn_lru unframed, framed;
+	size_t held;           /* buffer bytes allocated, all connections */
+	struct tcp_conn *cur;  /* the one being fed: never evicted for bytes */
 };
 
 /* --- SIP framing ------------------------------------------------------ */
@@ -158,48 +191,74 @@ static const uint8_t *find_crlfcrlf(const uint8_t *p, size_t n)
 	return NULL;
 }
 
-long vq_sip_frame_len(const uint8_t *buf, size_t len, size_t max_message)
+/*
+ * vq_sip_frame_len() of @buf, where @f records how far earlier calls on
+ * shorter prefixes of the same bytes got: each call reads only bytes it has
+ * not read before (plus three, for a CRLFCRLF cut between calls).
+ */
+static long frame_step(const uint8_t *buf, size_t len, size_t max_message,
+		       struct sip_frame *f)
 {
 	size_t scan = len < max_message ? len : max_message;
-	const uint8_t *nl, *blank;
-	size_t line, hdr;
+	const uint8_t *blank;
+	size_t hdr;
 	long cl;
 
-	nl = memchr(buf, '\n', scan);
-	if (!nl)
-		return len >= max_message ? -EBADMSG : 0;
-	line = nl - buf;
-	if (line && buf[line - 1] == '\r')
-		line--;
-	if (!is_start_line(buf, line))
-		return -EBADMSG;
+	if (f->total)
+		return len < f->total ? 0 : (long)f->total;
+	if (!f->line) {
+		const uint8_t *nl = memchr(buf + f->scan, '\n', scan - f->scan);
+		size_t line;
 
-	blank = find_crlfcrlf(buf, scan);
-	if (!blank)
+		if (!nl) {
+			f->scan = scan;
+			return len >= max_message ? -EBADMSG : 0;
+		}
+		line = nl - buf;
+		if (line && buf[line - 1] == '\r')
+			line--;
+		if (!is_start_line(buf, line))
+			return -EBADMSG;
+		f->line = nl - buf + 1;
+		/* The blank line may start with the start line's CRLF. */
+		f->scan = nl - buf - 1;
+	}
+	blank = find_crlfcrlf(buf + f->scan, scan - f->scan);
+	if (!blank) {
+		if (scan - f->scan > 3)
+			f->scan = scan - 3;
 		return len >= max_message ? -EBADMSG : 0;
+	}
 	hdr = blank - buf + 4;
-	if ((size_t)(nl - buf) + 1 > hdr - 2)
+	if (f->line > hdr - 2)
 		cl = 0; /* a start line and no headers at all */
 	else
-		cl = content_length(nl + 1, hdr - 2 - (nl + 1 - buf));
+		cl = content_length(buf + f->line, hdr - 2 - f->line);
 	if (cl < 0 || hdr + (size_t)cl > max_message)
 		return -EBADMSG;
-	if (len < hdr + (size_t)cl)
-		return 0;
-	return (long)(hdr + cl);
+	f->total = hdr + cl;
+	return len < f->total ? 0 : (long)f->total;
+}
+
+long vq_sip_frame_len(const uint8_t *buf, size_t len, size_t max_message)
+{
+	struct sip_frame f = { 0 };
+
+	return frame_step(buf, len, max_message, &f);
 }
 
 /*
  * Offset of the first complete line of @b that is a SIP start line, with
  * *found set; otherwise the offset of the trailing partial line, which may
- * still become one.
+ * still become one. The first @from bytes are known to hold no LF.
  */
-static size_t resync_scan(const uint8_t *b, size_t len, bool *found)
+static size_t resync_scan(const uint8_t *b, size_t len, size_t from,
+			  bool *found)
 {
 	size_t pos = 0;
 
 	for (;;) {
-		const uint8_t *nl = memchr(b + pos, '\n', len - pos);
+		const uint8_t *nl = memchr(b + from, '\n', len - from);
 		size_t eol, n;
 
 		if (!nl) {
@@ -214,24 +273,123 @@ static size_t resync_scan(const uint8_t *b, size_t len, bool *found)
 			*found = true;
 			return pos;
 		}
-		pos = eol + 1;
+		pos = from = eol + 1;
 	}
+}
+
+/* --- the byte budget -------------------------------------------------- */
+
+static void conn_drop(struct vq_reasm *r, struct tcp_conn *c);
+
+static size_t conn_held(const struct tcp_conn *c)
+{
+	return (size_t)c->dir[0].cap + c->dir[0].ooo_bytes + c->dir[1].cap +
+	       c->dir[1].ooo_bytes;
+}
+
+/* The connection of @l holding most, other than the one being fed. */
+static struct tcp_conn *lru_largest(const struct vq_reasm *r,
+				    const struct conn_lru *l)
+{
+	struct tcp_conn *best = NULL, *c;
+	size_t most = 0;
+
+	for (c = l->oldest; c; c = c->newer) {
+		size_t n = conn_held(c);
+
+		if (c != r->cur && n > most) {
+			best = c;
+			most = n;
+		}
+	}
+	return best;
+}
+
+/*
+ * Account @n more bytes held, dropping other connections while that would
+ * exceed max_total. -ENOSPC when only the one being fed is left to drop.
+ */
+static int budget_take(struct vq_reasm *r, size_t n)
+{
+	while (r->held + n > r->cfg.max_total) {
+		struct tcp_conn *v = lru_largest(r, &r->unframed);
+
+		if (!v)
+			v = lru_largest(r, &r->framed);
+		if (!v)
+			return -ENOSPC;
+		conn_drop(r, v);
+		r->st->tcp_budget_evicted++;
+	}
+	r->held += n;
+	return 0;
 }
 
 /* --- one direction ---------------------------------------------------- */
 
-static void dir_reset(struct tcp_dir *t)
+static void dir_free_buf(struct vq_reasm *r, struct tcp_dir *t)
+{
+	r->held -= t->cap;
+	free(t->buf);
+	t->buf = NULL;
+	t->len = t->cap = 0;
+}
+
+static void dir_reset(struct vq_reasm *r, struct tcp_dir *t)
 {
 	for (unsigned int i = 0; i < t->nooo; i++)
 		free(t->ooo[i].data);
-	free(t->buf);
+	r->held -= t->ooo_bytes;
+	dir_free_buf(r, t);
 	memset(t, 0, sizeof(*t));
 }
 
+/* Give the in-order bytes up and wait for the next start line. */
+static void dir_discard(struct vq_reasm *r, struct tcp_dir *t)
+{
+	dir_free_buf(r, t);
+	t->resync = true;
+	memset(&t->fs, 0, sizeof(t->fs));
+}
+
+/* Buffer size for @need bytes: a power of two from BUF_MIN, or max_buffer. */
+static uint32_t buf_size(const struct vq_reasm *r, uint32_t need)
+{
+	uint32_t cap = BUF_MIN;
+
+	while (cap < need)
+		cap *= 2;
+	return cap < r->cfg.max_buffer ? cap : r->cfg.max_buffer;
+}
+
+/* After framing: free an empty buffer, shrink one four times too big. */
+static void dir_fit(struct vq_reasm *r, struct tcp_dir *t)
+{
+	uint32_t cap = buf_size(r, t->len);
+	uint8_t *buf;
+
+	if (!t->len) {
+		dir_free_buf(r, t);
+		return;
+	}
+	if (cap > t->cap / 4)
+		return;
+	buf = realloc(t->buf, cap);
+	if (!buf)
+		return; /* the bigger one still works */
+	r->held -= t->cap - cap;
+	t->buf = buf;
+	t->cap = cap;
+}
+
+/*
+ * Deliver the messages complete in the buffer. t->fs carries over between
+ * calls, for the bytes at t->buf: whenever the start moves on, it restarts.
+ */
 static void dir_frame(struct vq_reasm *r, struct tcp_dir *t,
 		      const struct vq_pkt_meta *m)
 {
-	size_t pos = 0;
+	size_t pos = 0, start;
 
 	for (;;) {
 		const uint8_t *nl;
@@ -239,26 +397,36 @@ static void dir_frame(struct vq_reasm *r, struct tcp_dir *t,
 
 		if (t->resync) {
 			bool found;
+			size_t at = resync_scan(t->buf + pos, t->len - pos,
+						t->fs.scan, &found);
 
-			pos += resync_scan(t->buf + pos, t->len - pos, &found);
+			pos += at;
+			if (at)
+				memset(&t->fs, 0, sizeof(t->fs));
 			if (!found) {
 				/* No start line is this long: don't hoard it. */
 				if (t->len - pos > r->cfg.max_message)
 					pos = t->len;
+				t->fs.scan = t->len - pos;
 				break;
 			}
 			t->resync = false;
+			memset(&t->fs, 0, sizeof(t->fs));
 		}
 		/* CRLF keepalives (RFC 5626) between messages. */
+		start = pos;
 		while (pos < t->len &&
 		       (t->buf[pos] == '\r' || t->buf[pos] == '\n'))
 			pos++;
+		if (pos != start)
+			memset(&t->fs, 0, sizeof(t->fs));
 		if (pos == t->len)
 			break;
-		n = vq_sip_frame_len(t->buf + pos, t->len - pos,
-				     r->cfg.max_message);
+		n = frame_step(t->buf + pos, t->len - pos, r->cfg.max_message,
+			       &t->fs);
 		if (n == 0)
 			break;
+		memset(&t->fs, 0, sizeof(t->fs));
 		if (n < 0) {
 			r->st->sip_bad_framing++;
 			t->resync = true;
@@ -268,29 +436,34 @@ static void dir_frame(struct vq_reasm *r, struct tcp_dir *t,
 			continue;
 		}
 		r->st->tcp_sip++;
+		r->cur->framed = true;
 		r->deliver(r->ctx, m, t->buf + pos, n);
 		pos += n;
 	}
 	if (pos) {
 		memmove(t->buf, t->buf + pos, t->len - pos);
 		t->len -= pos;
+		dir_fit(r, t);
 	}
 }
 
+/* Room for @need in-order bytes: 0, -ENOSPC over max_total, or -ENOMEM. */
 static int dir_reserve(struct vq_reasm *r, struct tcp_dir *t, uint32_t need)
 {
-	uint32_t cap = t->cap ? t->cap : 2048;
+	uint32_t cap = buf_size(r, need);
 	uint8_t *buf;
+	int err;
 
 	if (need <= t->cap)
 		return 0;
-	while (cap < need)
-		cap *= 2;
-	if (cap > r->cfg.max_buffer)
-		cap = r->cfg.max_buffer;
+	err = budget_take(r, cap - t->cap);
+	if (err)
+		return err;
 	buf = realloc(t->buf, cap);
-	if (!buf)
+	if (!buf) {
+		r->held -= cap - t->cap;
 		return -ENOMEM;
+	}
 	t->buf = buf;
 	t->cap = cap;
 	return 0;
@@ -311,14 +484,19 @@ static int dir_append(struct vq_reasm *r, struct tcp_dir *t,
 		if (!room) {
 			/* Nothing framed in a full buffer: give it up. */
 			r->st->tcp_overflow++;
-			t->len = 0;
-			t->resync = true;
+			dir_discard(r, t);
 			room = budget;
 			if (!room)
 				return 0;
 		}
 		chunk = len < room ? len : room;
 		err = dir_reserve(r, t, t->len + chunk);
+		if (err == -ENOSPC) {
+			/* This stream alone fills max_total: drop it all. */
+			r->st->tcp_overflow++;
+			dir_discard(r, t);
+			return 0;
+		}
 		if (err)
 			return err;
 		memcpy(t->buf + t->len, data, chunk);
@@ -348,6 +526,7 @@ static int dir_drain(struct vq_reasm *r, struct tcp_dir *t,
 		}
 		t->ooo[i] = t->ooo[--t->nooo];
 		t->ooo_bytes -= s.len;
+		r->held -= s.len;
 		old = (uint32_t)-(int64_t)rel;
 		if (old < s.len && !err) {
 			t->next_seq += s.len - old;
@@ -368,12 +547,15 @@ static int dir_hold(struct vq_reasm *r, struct tcp_dir *t, uint32_t seq,
 		if (t->ooo[i].seq == seq && t->ooo[i].len >= len)
 			return 0; /* retransmitted */
 	if (t->nooo == VQ_REASM_MAX_OOO ||
-	    (uint64_t)t->len + t->ooo_bytes + len > r->cfg.max_buffer)
+	    (uint64_t)t->len + t->ooo_bytes + len > r->cfg.max_buffer ||
+	    budget_take(r, len))
 		return -ENOSPC;
 	s = &t->ooo[t->nooo];
 	s->data = malloc(len);
-	if (!s->data)
+	if (!s->data) {
+		r->held -= len;
 		return -ENOMEM;
+	}
 	memcpy(s->data, data, len);
 	s->seq = seq;
 	s->len = len;
@@ -392,8 +574,7 @@ static int dir_skip_hole(struct vq_reasm *r, struct tcp_dir *t,
 		if ((int32_t)(t->ooo[i].seq - first) < 0)
 			first = t->ooo[i].seq;
 	r->st->tcp_gaps++;
-	t->len = 0;
-	t->resync = true;
+	dir_discard(r, t);
 	t->next_seq = first;
 	return dir_drain(r, t, m);
 }
@@ -446,28 +627,37 @@ static struct tcp_conn **bucket_of(struct vq_reasm *r,
 	return &r->buckets[conn_hash(a, b) & (r->nbuckets - 1)];
 }
 
-static void list_unlink(struct vq_reasm *r, struct tcp_conn *c)
+static void lru_unlink(struct tcp_conn *c)
 {
+	struct conn_lru *l = c->lru;
+
 	if (c->older)
 		c->older->newer = c->newer;
 	else
-		r->oldest = c->newer;
+		l->oldest = c->newer;
 	if (c->newer)
 		c->newer->older = c->older;
 	else
-		r->newest = c->older;
+		l->newest = c->older;
 	c->older = c->newer = NULL;
+	c->lru = NULL;
 }
 
-static void list_append(struct vq_reasm *r, struct tcp_conn *c)
+/* Make @c the most recent of the list its state puts it in. */
+static void lru_touch(struct vq_reasm *r, struct tcp_conn *c)
 {
-	c->older = r->newest;
+	struct conn_lru *l = c->framed ? &r->framed : &r->unframed;
+
+	if (c->lru)
+		lru_unlink(c);
+	c->lru = l;
+	c->older = l->newest;
 	c->newer = NULL;
-	if (r->newest)
-		r->newest->newer = c;
+	if (l->newest)
+		l->newest->newer = c;
 	else
-		r->oldest = c;
-	r->newest = c;
+		l->oldest = c;
+	l->newest = c;
 }
 
 static void conn_drop(struct vq_reasm *r, struct tcp_conn *c)
@@ -477,9 +667,9 @@ static void conn_drop(struct vq_reasm *r, struct tcp_conn *c)
 	while (*pp != c)
 		pp = &(*pp)->hnext;
 	*pp = c->hnext;
-	list_unlink(r, c);
-	dir_reset(&c->dir[0]);
-	dir_reset(&c->dir[1]);
+	lru_unlink(c);
+	dir_reset(r, &c->dir[0]);
+	dir_reset(r, &c->dir[1]);
 	free(c);
 	r->count--;
 }
@@ -495,7 +685,17 @@ struct vq_reasm *vq_reasm_new(const struct vq_reasm_cfg *cfg,
 	r->cfg = *cfg;
 	if (!r->cfg.max_streams)
 		r->cfg.max_streams = 1;
+	if (!r->cfg.max_total)
+		r->cfg.max_total = VQ_REASM_MAX_TOTAL;
+	/* Both directions of the stream being fed always fit. */
+	if (r->cfg.max_buffer > r->cfg.max_total / 2)
+		r->cfg.max_buffer = r->cfg.max_total / 2;
+	if (!r->cfg.unframed_timeout_ms)
+		r->cfg.unframed_timeout_ms = VQ_REASM_UNFRAMED_TIMEOUT_MS;
+	if (r->cfg.unframed_timeout_ms > r->cfg.timeout_ms)
+		r->cfg.unframed_timeout_ms = r->cfg.timeout_ms;
 	r->timeout_ns = (uint64_t)cfg->timeout_ms * 1000000;
+	r->unframed_timeout_ns = (uint64_t)r->cfg.unframed_timeout_ms * 1000000;
 	r->st = st;
 	r->deliver = deliver;
 	r->ctx = ctx;
@@ -514,8 +714,10 @@ void vq_reasm_free(struct vq_reasm *r)
 {
 	if (!r)
 		return;
-	while (r->oldest)
-		conn_drop(r, r->oldest);
+	while (r->unframed.oldest)
+		conn_drop(r, r->unframed.oldest);
+	while (r->framed.oldest)
+		conn_drop(r, r->framed.oldest);
 	free(r->buckets);
 	free(r);
 }
@@ -538,8 +740,12 @@ static struct tcp_conn *conn_create(struct vq_reasm *r,
 {
 	struct tcp_conn **pp, *c;
 
-	if (r->count >= r->cfg.max_streams && r->oldest) {
-		conn_drop(r, r->oldest);
+	if (r->count >= r->cfg.max_streams) {
+		/* Streams that carried SIP go last. */
+		struct tcp_conn *v =
+		    r->unframed.oldest ? r->unframed.oldest : r->framed.oldest;
+
+		conn_drop(r, v);
 		r->st->tcp_evicted++;
 	}
 	c = calloc(1, sizeof(*c));
@@ -550,7 +756,7 @@ static struct tcp_conn *conn_create(struct vq_reasm *r,
 	pp = bucket_of(r, a, b);
 	c->hnext = *pp;
 	*pp = c;
-	list_append(r, c);
+	lru_touch(r, c);
 	r->count++;
 	r->st->tcp_streams++;
 	return c;
@@ -580,16 +786,15 @@ int vq_reasm_segment(struct vq_reasm *r, const struct vq_pkt_meta *m,
 		if (!c)
 			return -ENOMEM;
 	}
-	list_unlink(r, c);
-	list_append(r, c);
 	if (m->ts_ns > c->last_ns)
 		c->last_ns = m->ts_ns;
+	r->cur = c;
 
 	t = &c->dir[forward ? 0 : 1];
 	if (flags & VQ_TCP_SYN) {
 		if (!t->have_isn || t->isn != seq) {
 			/* A new connection on the same 4-tuple. */
-			dir_reset(t);
+			dir_reset(r, t);
 			t->have_isn = true;
 			t->isn = seq;
 			t->synced = true;
@@ -605,6 +810,8 @@ int vq_reasm_segment(struct vq_reasm *r, const struct vq_pkt_meta *m,
 	}
 	if (len)
 		err = dir_data(r, t, m, seq, data, len);
+	r->cur = NULL;
+	lru_touch(r, c);
 	if (flags & VQ_TCP_FIN)
 		t->fin = true;
 	if (c->dir[0].fin && c->dir[1].fin)
@@ -612,13 +819,25 @@ int vq_reasm_segment(struct vq_reasm *r, const struct vq_pkt_meta *m,
 	return err;
 }
 
+static void lru_expire(struct vq_reasm *r, struct conn_lru *l,
+		       uint64_t timeout_ns, uint64_t now_ns)
+{
+	while (l->oldest && l->oldest->last_ns + timeout_ns <= now_ns)
+		conn_drop(r, l->oldest);
+}
+
 void vq_reasm_expire(struct vq_reasm *r, uint64_t now_ns)
 {
-	while (r->oldest && r->oldest->last_ns + r->timeout_ns <= now_ns)
-		conn_drop(r, r->oldest);
+	lru_expire(r, &r->unframed, r->unframed_timeout_ns, now_ns);
+	lru_expire(r, &r->framed, r->timeout_ns, now_ns);
 }
 
 unsigned int vq_reasm_count(const struct vq_reasm *r)
 {
 	return r->count;
+}
+
+size_t vq_reasm_held(const struct vq_reasm *r)
+{
+	return r->held;
 }

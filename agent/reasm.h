@@ -2,8 +2,9 @@
 /*
  * TCP stream reassembly and SIP framing (RFC 3261 section 18.3: on a stream
  * a message ends Content-Length bytes after the blank line). Connections are
- * followed in both directions, capped in number and in bytes held, and
- * expire on packet time.
+ * followed in both directions, capped in number, in bytes held per direction
+ * and in bytes held by all of them together, and expire on packet time:
+ * sooner while they have not yet framed a SIP message.
  */
 #ifndef VOIPQ_REASM_H
 #define VOIPQ_REASM_H
@@ -21,10 +22,18 @@
 #define VQ_TCP_SYN 0x02
 #define VQ_TCP_RST 0x04
 
+/* Defaults for the fields of struct vq_reasm_cfg left at 0. */
+#define VQ_REASM_MAX_TOTAL (4u << 20)
+#define VQ_REASM_UNFRAMED_TIMEOUT_MS 30000
+
 struct vq_reasm_cfg {
 	unsigned int max_streams;
 	unsigned int max_buffer;  /* per direction, in order and out of order */
-	unsigned int timeout_ms;
+	unsigned int max_total;   /* all streams together; 0: the default */
+	unsigned int timeout_ms;  /* idle expiry once a message was framed */
+	/* Idle expiry before any message was framed; 0: the default. Never
+	 * longer than timeout_ms. */
+	unsigned int unframed_timeout_ms;
 	unsigned int max_message;
 };
 
@@ -52,6 +61,9 @@ void vq_reasm_expire(struct vq_reasm *r, uint64_t now_ns);
 
 /* Connections currently followed. */
 unsigned int vq_reasm_count(const struct vq_reasm *r);
+
+/* Bytes allocated for all connections' buffers: never above max_total. */
+size_t vq_reasm_held(const struct vq_reasm *r);
 
 /*
  * Length of the SIP message at the start of @buf (headers plus body), 0 when

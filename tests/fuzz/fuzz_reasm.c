@@ -5,7 +5,8 @@
  * fed through one decoder with tiny caps so eviction, expiry, overflow and
  * resync paths run all the time. The callbacks read every byte they get, so
  * ASan sees any pointer that outlived its buffer, and check the bounds the
- * decoder promises.
+ * decoder promises. A message framed from TCP, a few bytes at a time, must
+ * frame by itself, in one call, to exactly its length.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iagent \
  *     tests/fuzz/fuzz_reasm.c agent/decode.c agent/ipfrag.c agent/reasm.c \
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "packet.h"
+#include "reasm.h"
 
 static size_t max_message;
 
@@ -41,7 +43,9 @@ static void touch(const uint8_t *p, size_t len)
 static void on_sip(void *ctx, const struct vq_pkt_meta *m, const uint8_t *data,
 		   size_t len)
 {
-	if (m->src.proto == IPPROTO_TCP && (len > max_message || len == 0))
+	if (m->src.proto == IPPROTO_TCP &&
+	    (len > max_message || len == 0 ||
+	     vq_sip_frame_len(data, len, max_message) != (long)len))
 		abort();
 	if (m->src.family != AF_INET && m->src.family != AF_INET6)
 		abort();
@@ -74,7 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Buffers both smaller and larger than the message limit. */
 	cfg.tcp_max_buffer = 256 << (data[0] & 3);
 	cfg.sip_max_message = 128 << ((data[0] >> 2) & 3);
+	/* 1 to 8 KiB for all streams: often less than the streams want. */
+	cfg.tcp_max_total = 1024 << ((data[0] >> 4) & 3);
 	cfg.tcp_timeout_ms = 2000;
+	cfg.tcp_unframed_timeout_ms = 500;
 	max_message = cfg.sip_max_message;
 	data++;
 	size--;

@@ -69,7 +69,9 @@ START_TEST(defaults_match_the_documented_values)
 	ck_assert_uint_eq(cfg.frag_timeout_ms, 30000);
 	ck_assert_uint_eq(cfg.tcp_max_streams, 1024);
 	ck_assert_uint_eq(cfg.tcp_max_buffer, 65536);
+	ck_assert_uint_eq(cfg.tcp_max_total, 4 << 20);
 	ck_assert_uint_eq(cfg.tcp_timeout_ms, 300000);
+	ck_assert_uint_eq(cfg.tcp_unframed_timeout_ms, 30000);
 	ck_assert_uint_eq(cfg.sip_max_message, 65535);
 }
 END_TEST
@@ -516,30 +518,57 @@ START_TEST(tcp_header_longer_than_segment_is_truncated)
 }
 END_TEST
 
+/* One TCP segment 192.0.2.1:40000 -> 192.0.2.2:5060 at @t_ns. */
+static void tcp4_seg(uint64_t t_ns, uint32_t seq, const char *data)
+{
+	size_t n = tcp_wrap(l4, 40000, 5060, seq, 0x08, data, strlen(data));
+
+	n = ipv4_wrap(l3, "192.0.2.1", "192.0.2.2", IPPROTO_TCP, l4, n);
+	ck_assert_int_eq(vq_decoder_input(dec, DLT_RAW, t_ns, l3, n), 0);
+}
+
+/* Any later packet lets idle state go. */
+static void udp_at(uint64_t t_ns)
+{
+	ck_assert_int_eq(vq_decoder_input(dec, DLT_RAW, t_ns, l3, sip_udp4()),
+			 0);
+}
+
 START_TEST(input_expires_state_on_packet_time)
+{
+	/* A stream that has carried SIP, now in the middle of a message. */
+	static const char part[] = SIP_OPTIONS "OPTIONS sip:a@b SIP/2.0\r\n";
+	uint64_t s = 1000000000ull;
+
+	tcp4_seg(10 * s, 1, part);
+	ck_assert_uint_eq(st()->tcp_streams, 1);
+	ck_assert_uint_eq(st()->tcp_sip, 1);
+	/* Idle for 299 s: kept. */
+	udp_at(309 * s);
+	tcp4_seg(309 * s, 1 + strlen(part), "Via: a\r\n");
+	ck_assert_uint_eq(st()->tcp_streams, 1); /* still the same stream */
+
+	/* Idle for 301 s: gone. */
+	udp_at(610 * s);
+	tcp4_seg(610 * s, 9 + strlen(part), "Via: b\r\n");
+	ck_assert_uint_eq(st()->tcp_streams, 2); /* the old one expired */
+	ck_assert_int_eq(rec.nsip, 3);
+	ck_assert_uint_eq(st()->tcp_sip, 1);
+}
+END_TEST
+
+START_TEST(stream_without_sip_expires_after_30_s)
 {
 	static const char part[] = "OPTIONS sip:a@b SIP/2.0\r\n";
 	uint64_t s = 1000000000ull;
-	size_t n = tcp_wrap(l4, 40000, 5060, 1, 0x08, part, strlen(part));
 
-	n = ipv4_wrap(l3, "192.0.2.1", "192.0.2.2", IPPROTO_TCP, l4, n);
-	ck_assert_int_eq(vq_decoder_input(dec, DLT_RAW, 10 * s, l3, n), 0);
-	ck_assert_uint_eq(st()->tcp_streams, 1);
-	/* Any later packet, 300 s on, lets the idle stream go. */
-	n = sip_udp4();
-	ck_assert_int_eq(vq_decoder_input(dec, DLT_RAW, 309 * s, l3, n), 0);
-	n = tcp_wrap(l4, 40000, 5060, 1 + strlen(part), 0x08, "Via: a\r\n", 8);
-	n = ipv4_wrap(l3, "192.0.2.1", "192.0.2.2", IPPROTO_TCP, l4, n);
-	ck_assert_int_eq(vq_decoder_input(dec, DLT_RAW, 309 * s, l3, n), 0);
-	ck_assert_uint_eq(st()->tcp_streams, 1); /* still the same stream */
-
-	n = sip_udp4();
-	ck_assert_int_eq(vq_decoder_input(dec, DLT_RAW, 610 * s, l3, n), 0);
-	n = tcp_wrap(l4, 40000, 5060, 9 + strlen(part), 0x08, "Via: b\r\n", 8);
-	n = ipv4_wrap(l3, "192.0.2.1", "192.0.2.2", IPPROTO_TCP, l4, n);
-	ck_assert_int_eq(vq_decoder_input(dec, DLT_RAW, 610 * s, l3, n), 0);
-	ck_assert_uint_eq(st()->tcp_streams, 2); /* the old one expired */
-	ck_assert_int_eq(rec.nsip, 2);
+	tcp4_seg(10 * s, 1, part);
+	udp_at(39 * s);
+	tcp4_seg(39 * s, 1 + strlen(part), "Via: a\r\n");
+	ck_assert_uint_eq(st()->tcp_streams, 1); /* idle 29 s: kept */
+	udp_at(70 * s);
+	tcp4_seg(70 * s, 9 + strlen(part), "Via: b\r\n");
+	ck_assert_uint_eq(st()->tcp_streams, 2); /* idle 31 s: expired */
 	ck_assert_uint_eq(st()->tcp_sip, 0);
 }
 END_TEST
@@ -589,6 +618,7 @@ Suite *decode_suite(void)
 	tcase_add_test(tc, tcp_sip_is_framed_through_the_decoder);
 	tcase_add_test(tc, tcp_header_longer_than_segment_is_truncated);
 	tcase_add_test(tc, input_expires_state_on_packet_time);
+	tcase_add_test(tc, stream_without_sip_expires_after_30_s);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +30,19 @@ static struct vq_pkt_meta fwd, rev;
 static void make(unsigned int streams, unsigned int buffer,
 		 unsigned int max_message)
 {
+	memset(&rcfg, 0, sizeof(rcfg));
 	rcfg.max_streams = streams;
 	rcfg.max_buffer = buffer;
 	rcfg.timeout_ms = 1000;
 	rcfg.max_message = max_message;
+	ra = vq_reasm_new(&rcfg, &stats, rec_sip, &rec);
+	ck_assert_ptr_nonnull(ra);
+}
+
+/* A new reassembler from rcfg as the test changed it. */
+static void remake(void)
+{
+	vq_reasm_free(ra);
 	ra = vq_reasm_new(&rcfg, &stats, rec_sip, &rec);
 	ck_assert_ptr_nonnull(ra);
 }
@@ -97,6 +108,137 @@ START_TEST(sip_split_across_three_segments_is_framed_once)
 	ck_assert_str_eq(rec.msg[0], INVITE);
 	ck_assert_uint_eq(rec.len[0], strlen(INVITE));
 	ck_assert_uint_eq(stats.tcp_sip, 1);
+}
+END_TEST
+
+/* Every message delivered, as "<length>:<bytes>" one after the other. */
+struct transcript {
+	size_t n;
+	char text[4096];
+};
+
+static void transcribe(void *ctx, const struct vq_pkt_meta *m,
+		       const uint8_t *msg, size_t len)
+{
+	struct transcript *tr = ctx;
+	int k = snprintf(tr->text + tr->n, sizeof(tr->text) - tr->n, "%zu:",
+			 len);
+
+	ck_assert_uint_lt(tr->n + k + len, sizeof(tr->text));
+	tr->n += k;
+	memcpy(tr->text + tr->n, msg, len);
+	tr->n += len;
+}
+
+/*
+ * @s fed from seq 1 after a SYN, cut at each offset of @cuts (ascending,
+ * inside @s), through a new reassembler with @max_message.
+ */
+static void feed_cut(struct transcript *tr, struct vq_pkt_stats *st,
+		     unsigned int max_message, const char *s, size_t len,
+		     const size_t *cuts, size_t ncuts)
+{
+	struct vq_reasm_cfg cfg = {
+		.max_streams = 1, .max_buffer = 4096, .timeout_ms = 1000,
+		.max_message = max_message,
+	};
+	struct vq_reasm *r;
+	size_t from = 0;
+
+	memset(tr, 0, sizeof(*tr));
+	memset(st, 0, sizeof(*st));
+	r = vq_reasm_new(&cfg, st, transcribe, tr);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(vq_reasm_segment(r, &fwd, 0, VQ_TCP_SYN, NULL, 0), 0);
+	for (size_t i = 0; i <= ncuts; i++) {
+		size_t to = i < ncuts ? cuts[i] : len;
+
+		ck_assert_int_eq(vq_reasm_segment(r, &fwd, 1 + from, 0,
+						  (const uint8_t *)s + from,
+						  to - from), 0);
+		from = to;
+	}
+	vq_reasm_free(r);
+}
+
+#define LONG_X "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" /* 50 */
+#define LONG_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+START_TEST(framing_is_the_same_however_the_stream_is_cut)
+{
+	/*
+	 * Keepalives, a body, compact Content-Length, no headers, a body
+	 * holding CRLFCRLF, garbage, a Content-Length over the limit, a
+	 * header section over 200 bytes and a 300-byte line without a start
+	 * line: every cut lands in each of them, CRLFCRLF included.
+	 */
+	static const char s[] =
+		"\r\n\r\n" INVITE "\r\n"
+		"MESSAGE sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello"
+		"OPTIONS sip:a@b SIP/2.0\r\n\r\n"
+		"MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 8\r\n\r\n\r\n\r\nab\r\n"
+		"\x16\x03\x01garbage\r\nmore junk\r\n" OK200
+		"INFO sip:a@b SIP/2.0\r\nContent-Length: 70000\r\n\r\nxx\r\n" OK200
+		"INFO sip:a@b SIP/2.0\r\nX: " LONG_A LONG_A LONG_A LONG_A LONG_A
+		"\r\n\r\n" OK200
+		LONG_X LONG_X LONG_X LONG_X LONG_X LONG_X "\r\n" OK200;
+	/* Messages and bad framings with max_message 65535, then 200. */
+	static const struct {
+		unsigned int max_message, nsip, bad;
+	} want[] = { { 65535, 9, 3 }, { 200, 8, 4 } };
+	size_t len = strlen(s), every[sizeof(s)];
+	static struct transcript ref, got;
+	struct vq_pkt_stats rst, gst;
+	char first[512];
+
+	for (size_t i = 0; i < len - 1; i++)
+		every[i] = i + 1;
+	for (size_t w = 0; w < 2; w++) {
+		unsigned int mm = want[w].max_message;
+
+		feed_cut(&ref, &rst, mm, s, len, NULL, 0);
+		ck_assert_uint_eq(rst.tcp_sip, want[w].nsip);
+		ck_assert_uint_eq(rst.sip_bad_framing, want[w].bad);
+		/* Cut once, anywhere. */
+		for (size_t k = 1; k < len; k++) {
+			feed_cut(&got, &gst, mm, s, len, &k, 1);
+			ck_assert_msg(got.n == ref.n &&
+				      !memcmp(got.text, ref.text, ref.n),
+				      "max_message %u, cut at %zu", mm, k);
+			ck_assert_uint_eq(gst.sip_bad_framing, want[w].bad);
+		}
+		/* One byte per segment. */
+		feed_cut(&got, &gst, mm, s, len, every, len - 1);
+		ck_assert_uint_eq(got.n, ref.n);
+		ck_assert_mem_eq(got.text, ref.text, ref.n);
+		ck_assert_uint_eq(gst.sip_bad_framing, want[w].bad);
+	}
+	/* The first is the INVITE, keepalives skipped, body included. */
+	snprintf(first, sizeof(first), "%zu:" INVITE, strlen(INVITE));
+	ck_assert_mem_eq(ref.text, first, strlen(first));
+}
+END_TEST
+
+START_TEST(header_end_cut_in_every_way_across_three_segments)
+{
+	static const char s[] = "OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS"
+				"\r\n\r\n" OK200;
+	size_t end = strlen(s) - strlen(OK200), len = strlen(s);
+	static struct transcript ref, got;
+	struct vq_pkt_stats st;
+
+	feed_cut(&ref, &st, 65535, s, len, NULL, 0);
+	ck_assert_uint_eq(st.tcp_sip, 2);
+	/* Two cuts anywhere in or next to the CRLFCRLF. */
+	for (size_t i = end - 5; i < end + 1; i++)
+		for (size_t j = i + 1; j <= end + 1; j++) {
+			size_t cuts[2] = { i, j };
+
+			feed_cut(&got, &st, 65535, s, len, cuts, 2);
+			ck_assert_msg(got.n == ref.n &&
+				      !memcmp(got.text, ref.text, ref.n),
+				      "cut at %zu and %zu", i, j);
+		}
 }
 END_TEST
 
@@ -394,6 +536,156 @@ START_TEST(rst_and_double_fin_release_the_stream)
 }
 END_TEST
 
+/*
+ * The start of a message with one header line of @n bytes and no blank
+ * line yet, into @buf of at least @n + 64 bytes; returns its length. With
+ * @end, the message is finished (an empty body).
+ */
+static size_t long_header(char *buf, size_t n, bool end)
+{
+	static const char start[] = "INVITE sip:a@b SIP/2.0\r\nX: ";
+	static const char tail[] = "\r\nContent-Length: 0\r\n\r\n";
+	size_t len = strlen(start);
+
+	memcpy(buf, start, len);
+	memset(buf + len, 'a', n);
+	len += n;
+	if (end) {
+		memcpy(buf + len, tail, strlen(tail));
+		len += strlen(tail);
+	}
+	buf[len] = 0;
+	return len;
+}
+
+START_TEST(partial_messages_on_many_streams_stay_in_budget)
+{
+	static char big[65000];
+	struct vq_pkt_meta f = fwd, b = rev;
+	size_t n = long_header(big, sizeof(big) - 64, false);
+
+	/* One segment each way on 1024 spoofed ports, no handshake. */
+	vq_reasm_free(ra);
+	make(1024, 65536, 65535);
+	for (int i = 0; i < 1024; i++) {
+		f.src.port = b.dst.port = 10000 + i;
+		seg(&f, 1000, 0, big, n);
+		ck_assert_uint_le(vq_reasm_held(ra), VQ_REASM_MAX_TOTAL);
+		seg(&b, 5000, 0, big, n);
+		ck_assert_uint_le(vq_reasm_held(ra), VQ_REASM_MAX_TOTAL);
+	}
+	/* 64 KiB buffers each way: 32 streams fit in 4 MiB. */
+	ck_assert_uint_eq(vq_reasm_held(ra), VQ_REASM_MAX_TOTAL);
+	ck_assert_uint_eq(vq_reasm_count(ra), 32);
+	ck_assert_uint_eq(stats.tcp_budget_evicted, 1024 - 32);
+	ck_assert_uint_eq(stats.tcp_evicted, 0);
+	ck_assert_int_eq(rec.nsip, 0);
+	vq_reasm_free(ra);
+	ra = NULL;
+}
+END_TEST
+
+START_TEST(stream_that_carried_sip_outlives_garbage)
+{
+	static char msg[12000];
+	struct vq_pkt_meta g = fwd;
+	size_t n = long_header(msg, 10000, true), part = n - 100;
+
+	rcfg.max_streams = 64;
+	rcfg.max_total = 65536;
+	rcfg.max_buffer = 16384;
+	remake();
+	seg(&fwd, 0, VQ_TCP_SYN, "", 0);
+	sseg(1, OK200);
+	ck_assert_int_eq(rec.nsip, 1);
+	ck_assert_uint_eq(vq_reasm_held(ra), 0); /* framed: nothing held */
+	/* The oldest and largest stream: 16 KiB for a partial message. */
+	seg(&fwd, 1 + strlen(OK200), 0, msg, part);
+	ck_assert_uint_eq(vq_reasm_held(ra), 16384);
+	/* 40 streams of 3000 bytes of garbage, 4 KiB each. */
+	for (int i = 0; i < 40; i++) {
+		char junk[3000];
+
+		memset(junk, 'x', sizeof(junk));
+		g.src.port = 20000 + i;
+		seg(&g, 1, 0, junk, sizeof(junk));
+		ck_assert_uint_le(vq_reasm_held(ra), 65536);
+	}
+	ck_assert_uint_eq(stats.tcp_budget_evicted, 40 - 12);
+	ck_assert_uint_eq(vq_reasm_count(ra), 1 + 12);
+	/* Its message completes as if nothing happened. */
+	seg(&fwd, 1 + strlen(OK200) + part, 0, msg + part, n - part);
+	ck_assert_int_eq(rec.nsip, 2);
+	ck_assert_uint_eq(rec.len[1], n);
+	/* rec keeps the first 4095 bytes */
+	ck_assert_mem_eq(rec.msg[1], msg, sizeof(rec.msg[1]) - 1);
+}
+END_TEST
+
+START_TEST(stream_that_alone_exceeds_the_budget_overflows)
+{
+	char junk[3000];
+
+	/* 2 KiB per direction at most: the first 3000 bytes cannot fit. */
+	rcfg.max_total = 4096;
+	remake();
+	memset(junk, 'x', sizeof(junk));
+	seg(&fwd, 0, VQ_TCP_SYN, "", 0);
+	seg(&fwd, 1, 0, junk, sizeof(junk));
+	ck_assert_uint_le(vq_reasm_held(ra), 4096);
+	ck_assert_uint_eq(stats.tcp_overflow, 1);
+	seg(&fwd, 3001, 0, "\r\n", 2);
+	sseg(3003, OK200);
+	ck_assert_int_eq(rec.nsip, 1);
+	ck_assert_str_eq(rec.msg[0], OK200);
+	ck_assert_uint_eq(stats.tcp_budget_evicted, 0);
+}
+END_TEST
+
+START_TEST(stream_cap_spares_streams_that_carried_sip)
+{
+	static const char m[] = INVITE;
+	struct vq_pkt_meta g = fwd;
+
+	vq_reasm_free(ra);
+	make(2, 65536, 65535);
+	seg(&fwd, 0, VQ_TCP_SYN, "", 0);
+	sseg(1, OK200);
+	seg(&fwd, 1 + strlen(OK200), 0, m, 50);
+	/* The oldest stream, but the only one that carried SIP. */
+	for (int i = 0; i < 3; i++) {
+		g.src.port = 30000 + i;
+		seg(&g, 1, 0, "xx\r\n", 4);
+	}
+	ck_assert_uint_eq(stats.tcp_evicted, 2);
+	seg(&fwd, 1 + strlen(OK200) + 50, 0, m + 50, strlen(m) - 50);
+	ck_assert_int_eq(rec.nsip, 2);
+	ck_assert_str_eq(rec.msg[1], INVITE);
+}
+END_TEST
+
+START_TEST(stream_without_sip_expires_sooner)
+{
+	struct vq_pkt_meta g = fwd;
+
+	rcfg.unframed_timeout_ms = 100;
+	remake();
+	fwd.ts_ns = g.ts_ns = 1000;
+	g.src.port = 30000;
+	seg(&fwd, 0, VQ_TCP_SYN, "", 0);
+	sseg(1, OK200);
+	seg(&g, 1, 0, "OPTIONS sip:a@b SIP/2.0\r\n", 25);
+	ck_assert_uint_eq(vq_reasm_count(ra), 2);
+	vq_reasm_expire(ra, 100000999);
+	ck_assert_uint_eq(vq_reasm_count(ra), 2);
+	vq_reasm_expire(ra, 100001000);
+	ck_assert_uint_eq(vq_reasm_count(ra), 1); /* the one without SIP */
+	ck_assert_uint_eq(vq_reasm_held(ra), 0);
+	vq_reasm_expire(ra, 1000001000);
+	ck_assert_uint_eq(vq_reasm_count(ra), 0);
+}
+END_TEST
+
 START_TEST(bare_ack_opens_no_stream)
 {
 	seg(&fwd, 1, 0, "", 0);
@@ -419,6 +711,8 @@ Suite *reasm_suite(void)
 	tcase_add_test(tc, frame_len_needs_whole_message);
 	tcase_add_test(tc, midstream_join_skips_to_start_line);
 	tcase_add_test(tc, garbage_between_messages_resyncs);
+	tcase_add_test(tc, framing_is_the_same_however_the_stream_is_cut);
+	tcase_add_test(tc, header_end_cut_in_every_way_across_three_segments);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stream");
@@ -435,6 +729,15 @@ Suite *reasm_suite(void)
 	tcase_add_test(tc, idle_stream_expires);
 	tcase_add_test(tc, rst_and_double_fin_release_the_stream);
 	tcase_add_test(tc, bare_ack_opens_no_stream);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("budget");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, partial_messages_on_many_streams_stay_in_budget);
+	tcase_add_test(tc, stream_that_carried_sip_outlives_garbage);
+	tcase_add_test(tc, stream_that_alone_exceeds_the_budget_overflows);
+	tcase_add_test(tc, stream_cap_spares_streams_that_carried_sip);
+	tcase_add_test(tc, stream_without_sip_expires_sooner);
 	suite_add_tcase(s, tc);
 	return s;
 }
