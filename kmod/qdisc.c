@@ -338,50 +338,39 @@ static int voipq_drop_fat(struct Qdisc *sch, unsigned int max,
 	return idx;
 }
 
-static int voipq_enqueue_voice(struct sk_buff *skb, struct Qdisc *sch,
-			       struct voipq_ep *ep, struct sk_buff **to_free)
+/*
+ * Queue @skb in its band, counted in the qdisc's length and backlog; the
+ * limit is the caller's to enforce. Returns its bulk flow's index, -1 for
+ * the voice band, or -2 when the voice band was full and @skb was dropped.
+ */
+static int voipq_queue(struct sk_buff *skb, struct Qdisc *sch,
+		       struct sk_buff **to_free)
 {
 	struct voipq_sched_data *q = qdisc_priv(sch);
-	unsigned int prev_qlen, prev_backlog;
-
-	if (q->vqlen >= q->vlimit) {
-		q->st.voice_drops++;
-		if (ep)
-			voipq_ep_count_drop(ep);
-		net_warn_ratelimited("sch_voipq: %s: voice band full, dropping; is voice_share %u%% too small?\n",
-				     qdisc_dev(sch)->name, q->voice_share);
-		return qdisc_drop(skb, sch, to_free);
-	}
-	voipq_skb_append(&q->vhead, &q->vtail, skb);
-	q->vqlen++;
-	q->vbacklog += qdisc_pkt_len(skb);
-	qdisc_qstats_backlog_inc(sch, skb);
-	if (++sch->q.qlen <= sch->limit)
-		return NET_XMIT_SUCCESS;
-
-	/* vlimit < limit, so bulk holds packets: make room there. */
-	prev_qlen = sch->q.qlen;
-	prev_backlog = sch->qstats.backlog;
-	voipq_drop_fat(sch, VOIPQ_DROP_BATCH, to_free);
-	qdisc_tree_reduce_backlog(sch, prev_qlen - sch->q.qlen,
-				  prev_backlog - sch->qstats.backlog);
-	return NET_XMIT_SUCCESS;
-}
-
-static int voipq_enqueue(struct sk_buff *skb, struct Qdisc *sch,
-			 struct sk_buff **to_free)
-{
-	struct voipq_sched_data *q = qdisc_priv(sch);
-	unsigned int prev_qlen, prev_backlog, pkt_len;
+	unsigned int pkt_len = qdisc_pkt_len(skb);
 	struct voipq_ep *ep = NULL;
 	struct voipq_flow *flow;
 	unsigned int idx;
 
-	if (voipq_classify(sch, skb, &ep))
-		return voipq_enqueue_voice(skb, sch, ep, to_free);
+	if (voipq_classify(sch, skb, &ep)) {
+		if (q->vqlen >= q->vlimit) {
+			q->st.voice_drops++;
+			if (ep)
+				voipq_ep_count_drop(ep);
+			net_warn_ratelimited("sch_voipq: %s: voice band full, dropping; is voice_share %u%% too small?\n",
+					     qdisc_dev(sch)->name, q->voice_share);
+			qdisc_drop(skb, sch, to_free);
+			return -2;
+		}
+		voipq_skb_append(&q->vhead, &q->vtail, skb);
+		q->vqlen++;
+		q->vbacklog += pkt_len;
+		qdisc_qstats_backlog_inc(sch, skb);
+		sch->q.qlen++;
+		return -1;
+	}
 
 	idx = reciprocal_scale(skb_get_hash(skb), VOIPQ_FLOWS);
-	pkt_len = qdisc_pkt_len(skb);
 	/* CoDel's stamp, and the shaper's latest reading. */
 	q->t_seen = ktime_get_ns();
 	get_codel_cb(skb)->enqueue_time = (codel_time_t)(q->t_seen >> CODEL_SHIFT);
@@ -395,13 +384,83 @@ static int voipq_enqueue(struct sk_buff *skb, struct Qdisc *sch,
 		list_add_tail(&flow->flowchain, &q->new_flows);
 		flow->deficit = q->quantum;
 	}
-	if (++sch->q.qlen <= sch->limit)
+	sch->q.qlen++;
+	return idx;
+}
+
+/*
+ * A GSO packet is one skb for up to 64 KB of segments. Shaped whole, it
+ * would move the shaper's clock by all of them at once (52 ms at 10 Mbit/s)
+ * and voice would wait behind it; policed whole, a voice GSO packet could
+ * be larger than the voice band's burst for good. Below
+ * VOIPQ_SPLIT_GSO_RATE it is cut into its segments here, as sch_cake and
+ * sch_tbf do, and each is classified and queued on its own.
+ */
+#define VOIPQ_SPLIT_GSO_RATE	(1000000000ULL / 8)	/* bytes/s: 1 Gbit/s */
+
+static int voipq_enqueue_segs(struct sk_buff *skb, struct Qdisc *sch,
+			      struct sk_buff **to_free)
+{
+	struct voipq_sched_data *q = qdisc_priv(sch);
+	unsigned int prev_qlen = sch->q.qlen;
+	unsigned int prev_backlog = sch->qstats.backlog;
+	unsigned int len = qdisc_pkt_len(skb);
+	netdev_features_t features = netif_skb_features(skb);
+	struct sk_buff *segs, *nskb;
+
+	segs = skb_gso_segment(skb, features & ~NETIF_F_GSO_MASK);
+	if (IS_ERR_OR_NULL(segs))
+		return qdisc_drop(skb, sch, to_free);
+
+	q->st.gso_split++;
+	skb_list_walk_safe(segs, segs, nskb) {
+		skb_mark_not_on_list(segs);
+		qdisc_skb_cb(segs)->pkt_len = segs->len;
+		voipq_queue(segs, sch, to_free);
+	}
+	consume_skb(skb);
+
+	/* Each batch takes at least one packet, and voice alone fits. */
+	while (sch->q.qlen > sch->limit &&
+	       voipq_drop_fat(sch, VOIPQ_DROP_BATCH, to_free) >= 0)
+		;
+	/*
+	 * The parents count one packet of @len on success: tell them what
+	 * changed instead, the drops of packets they knew included. Nothing
+	 * held is a drop: a parent must not activate an empty class.
+	 */
+	if (!sch->q.qlen) {
+		qdisc_tree_reduce_backlog(sch, prev_qlen, prev_backlog);
+		return NET_XMIT_DROP;
+	}
+	qdisc_tree_reduce_backlog(sch, 1 + (int)prev_qlen - (int)sch->q.qlen,
+				  (int)len + (int)prev_backlog -
+				  (int)sch->qstats.backlog);
+	return NET_XMIT_SUCCESS;
+}
+
+static int voipq_enqueue(struct sk_buff *skb, struct Qdisc *sch,
+			 struct sk_buff **to_free)
+{
+	struct voipq_sched_data *q = qdisc_priv(sch);
+	unsigned int prev_qlen, prev_backlog, pkt_len;
+	int idx;
+
+	if (skb_is_gso(skb) && q->rate < VOIPQ_SPLIT_GSO_RATE)
+		return voipq_enqueue_segs(skb, sch, to_free);
+
+	pkt_len = qdisc_pkt_len(skb);
+	idx = voipq_queue(skb, sch, to_free);
+	if (idx == -2)
+		return NET_XMIT_DROP;
+	if (sch->q.qlen <= sch->limit)
 		return NET_XMIT_SUCCESS;
 
+	/* Voice: vlimit < limit, so bulk holds packets to make room with. */
 	prev_qlen = sch->q.qlen;
 	prev_backlog = sch->qstats.backlog;
-	if (voipq_drop_fat(sch, VOIPQ_DROP_BATCH, to_free) == idx) {
-		/* Our own packet went: tell the sender, as fq_codel does. */
+	if (voipq_drop_fat(sch, VOIPQ_DROP_BATCH, to_free) == idx && idx >= 0) {
+		/* Our own flow lost packets: tell the sender, as fq_codel does. */
 		qdisc_tree_reduce_backlog(sch, prev_qlen - sch->q.qlen - 1,
 					  prev_backlog - sch->qstats.backlog -
 					  pkt_len);

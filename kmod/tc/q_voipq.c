@@ -189,7 +189,7 @@ static int voipq_print_xstats(struct qdisc_util *qu, FILE *f,
 		F(voice_packets), F(voice_bytes), F(bulk_packets), F(bulk_bytes),
 		F(by_priority), F(by_table), F(by_dscp), F(demoted),
 		F(voice_over_cap), F(voice_drops), F(overlimit_drops),
-		F(codel_drops), F(ecn_marks), F(throttled),
+		F(codel_drops), F(ecn_marks), F(throttled), F(gso_split),
 	}, u32s[] = {
 		F(voice_qlen), F(bulk_qlen), F(voice_backlog), F(bulk_backlog),
 		F(new_flows_len), F(old_flows_len),

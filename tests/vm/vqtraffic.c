@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vqtraffic: the VM tests' load. UDP only, so results do not depend on the
- * guest's TCP stack or offloads, and deterministic enough to assert on:
+ * vqtraffic: the VM tests' load. UDP, so results do not depend on the
+ * guest's TCP stack or offloads, and deterministic enough to assert on —
+ * but for stream/sink, which are there for the offloads:
  *
  *   send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r]
  *        [-P PRIORITY] [-S SOURCE_PORT] [-G N: skip a sequence number
@@ -15,6 +16,10 @@
  *        RTP loss from the sequence numbers.
  *   dgram DST PORT: send standard input as one datagram (a SIP message
  *        that the guest's tests hand-craft).
+ *   stream DST PORT [-s SECS]: one TCP connection, written as fast as it
+ *        takes for SECS: what hands a qdisc GSO packets (sink receives).
+ *   sink PORT [-s SECS]: accept one TCP connection on PORT and read it
+ *        until it ends or SECS pass; prints "bytes N".
  *
  * Every payload carries the send time (CLOCK_MONOTONIC) after a 12-byte
  * header, which is RTP version 2 with -r and zero otherwise.
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +51,9 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vqtraffic send DST PORT [-s SECS] [-p PPS] [-l BYTES] [-t TOS] [-f FLOWS] [-r] [-P PRIO] [-S SPORT] [-G N]\n"
 			"       vqtraffic recv PORT [-s SECS] [-w SECS]\n"
-			"       vqtraffic dgram DST PORT < MESSAGE\n");
+			"       vqtraffic dgram DST PORT < MESSAGE\n"
+			"       vqtraffic stream DST PORT [-s SECS]\n"
+			"       vqtraffic sink PORT [-s SECS]\n");
 	exit(2);
 }
 
@@ -308,6 +316,82 @@ static int cmd_dgram(int argc, char **argv)
 	return 0;
 }
 
+/* SECS from argv's -s, the rest being DST PORT or PORT (@nargs of them). */
+static int secs_arg(int argc, char **argv, int nargs)
+{
+	int secs = 3, opt;
+
+	while ((opt = getopt(argc, argv, "s:")) != -1) {
+		if (opt != 's')
+			usage();
+		secs = atoi(optarg);
+	}
+	if (argc - optind != nargs || secs <= 0)
+		usage();
+	return secs;
+}
+
+static int cmd_stream(int argc, char **argv)
+{
+	static char buf[1 << 16];
+	int secs = secs_arg(argc, argv, 2);
+	struct sockaddr_storage dst;
+	uint64_t end;
+	socklen_t dlen;
+	int fd;
+
+	if (addr_parse(argv[optind], (uint16_t)atoi(argv[optind + 1]), &dst,
+		       &dlen) < 0)
+		usage();
+	fd = socket(dst.ss_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&dst, dlen)) {
+		perror("stream: connect");
+		return 1;
+	}
+	end = now_ns() + (uint64_t)secs * 1000000000ull;
+	while (now_ns() < end)
+		if (write(fd, buf, sizeof(buf)) < 0) {
+			perror("stream: write");
+			return 1;
+		}
+	close(fd);
+	return 0;
+}
+
+static int cmd_sink(int argc, char **argv)
+{
+	static char buf[1 << 16];
+	int secs = secs_arg(argc, argv, 1);
+	struct timeval tv = { .tv_sec = secs };
+	struct sockaddr_in6 sa = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons((uint16_t)atoi(argv[optind])),
+	};
+	uint64_t bytes = 0;
+	int lfd, fd, one = 1;
+	ssize_t r;
+
+	lfd = socket(AF_INET6, SOCK_STREAM, 0); /* IPv4 too, mapped */
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1) ||
+	    setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		perror("sink: listen");
+		return 1;
+	}
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0) {
+		perror("sink: accept");
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		bytes += (uint64_t)r;
+	printf("bytes %" PRIu64 "\n", bytes);
+	close(fd);
+	close(lfd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -318,6 +402,10 @@ int main(int argc, char **argv)
 		return cmd_recv(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "dgram"))
 		return cmd_dgram(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stream"))
+		return cmd_stream(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sink"))
+		return cmd_sink(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

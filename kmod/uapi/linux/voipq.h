@@ -62,6 +62,7 @@ struct tc_voipq_xstats {
 	__u32 bulk_backlog;
 	__u32 new_flows_len;
 	__u32 old_flows_len;
+	__u64 gso_split;	/* GSO packets cut into their segments */
 };
 
 /* --- generic netlink family --------------------------------------------- */
