@@ -11,6 +11,14 @@
  * whatever goes wrong — a short header, a full map, an agent that died —
  * the packet goes out as bulk (fail open, DESIGN.md decision 6).
  *
+ * Nor does it ever make a verdict: every path returns TC_ACT_UNSPEC, which
+ * is TCX_NEXT under tcx and "no match, try the next filter" under clsact
+ * direct-action. TC_ACT_OK would be TCX_PASS, and would end the chain there:
+ * a tcx program or clsact filter attached after this one (a firewall, a
+ * counter, another tool's classifier) would never see the packet. What the
+ * classifier decides travels in skb->priority (and the DSCP), not in the
+ * return value.
+ *
  * Cost model: most packets on a home router are not voice, so the common
  * cases are made cheap first. Non-IP packets count one per-CPU counter and
  * leave; other protocols than UDP and TCP read nothing more. UDP and TCP
@@ -477,7 +485,7 @@ int voipq_classify(struct __sk_buff *skb)
 
 	st = bpf_map_lookup_elem(&voipq_stats, &zero);
 	if (!st)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	st->packets++;
 
 	proto = vq_parse_eth(&c, &l3_off);
@@ -488,32 +496,32 @@ int voipq_classify(struct __sk_buff *skb)
 	} else {
 		if (!proto)
 			st->malformed++;
-		return TC_ACT_OK; /* not IP */
+		return TC_ACT_UNSPEC; /* not IP */
 	}
 
 	if (ret == VQ_L3_MALFORMED) {
 		st->malformed++;
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	if (l4proto != IPPROTO_UDP) {
 		if (l4proto == IPPROTO_TCP && ret == VQ_L3_OK)
 			vq_tcp(skb, &c, st, proto, iph, ip6, l3_off);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	if (ret == VQ_L3_FRAGMENT) {
 		st->frags++;
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	uh = vq_pull(&c, sizeof(*uh));
 	if (!uh) {
 		st->malformed++;
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	st->udp++;
 
 	ports = bpf_map_lookup_elem(&voipq_ports, &zero);
 	if (!ports)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 
 	__builtin_memset(&key, 0, sizeof(key));
 	key.proto = IPPROTO_UDP;
@@ -539,7 +547,7 @@ int voipq_classify(struct __sk_buff *skb)
 		struct voipq_pfx_key pk = { .ep = key };
 
 		if (!pp)
-			return TC_ACT_OK;
+			return TC_ACT_UNSPEC;
 		pk.prefixlen = VOIPQ_PFX_KEY_BITS +
 			       (proto == ETH_P_IP ? 32 : 128);
 		if (dbit && port_bit(pp, uh->dest)) {
@@ -554,7 +562,7 @@ int voipq_classify(struct __sk_buff *skb)
 		}
 	}
 	if (!v)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 
 	now = vq_now(skb);
 	prio = vq_charge(v, st, skb->len, now);
@@ -592,7 +600,7 @@ int voipq_classify(struct __sk_buff *skb)
 		    set_dscp_ef(skb, l3_off, proto, l3_word))
 			st->dscp_rewritten++;
 	}
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "GPL";

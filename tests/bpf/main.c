@@ -17,6 +17,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
 
 #include "../unit/pktbuild.h"
 #include "dp.h"
@@ -109,8 +110,11 @@ void dp_run(struct vq_bpf *b, const void *frame, size_t len, uint64_t tstamp,
 	r->priority = ctx_out.priority;
 	r->retval = o.retval;
 	r->out_len = o.data_size_out;
-	/* The datapath never drops or redirects: TC_ACT_OK, always. */
-	ck_assert_uint_eq(r->retval, 0);
+	/*
+	 * The datapath never drops, redirects or ends the chain: no verdict
+	 * (TC_ACT_UNSPEC, TCX_NEXT), always.
+	 */
+	ck_assert_int_eq((int32_t)r->retval, TC_ACT_UNSPEC);
 	ck_assert_uint_eq(r->out_len, len);
 }
 

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
 
 #include "../unit/pktbuild.h"
 #include "dp.h"
@@ -223,11 +226,13 @@ END_TEST
 /* A private network namespace with a veth pair, for attaching. */
 static int netns_with_veth(const char *name)
 {
-	char cmd[128];
+	char cmd[256];
 
 	if (unshare(CLONE_NEWNET))
 		return -errno;
+	/* no IPv6: nothing leaves the link but what a test sends */
 	snprintf(cmd, sizeof(cmd),
+		 "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 && "
 		 "/usr/sbin/ip link add %s type veth peer name %sp && "
 		 "/usr/sbin/ip link set %s up", name, name, name);
 	return system(cmd) ? -EIO : 0;
@@ -304,6 +309,170 @@ START_TEST(clsact_fallback_removes_only_its_own_qdisc)
 }
 END_TEST
 
+/* ---- the chain after the classifier ------------------------------------ */
+
+#define CHAIN_SRC	"10.99.0.1"
+#define CHAIN_DST	"10.99.0.2"
+#define CHAIN_PEER_MAC	"02:00:00:00:76:02"
+#define CHAIN_PORT	30000
+#define CHAIN_PACKETS	7
+
+/*
+ * @name addressed and its peer up, with CHAIN_DST a permanent neighbour
+ * behind the peer: no ARP, so each datagram a test sends to CHAIN_DST
+ * leaves @name's egress once, before sendto() returns. The peer has no
+ * address (CHAIN_DST would be local, and go over loopback), so it drops
+ * what arrives.
+ */
+static int netns_with_addressed_veth(const char *name)
+{
+	char cmd[512];
+	int err = netns_with_veth(name);
+
+	if (err)
+		return err;
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/ip link set %sp address " CHAIN_PEER_MAC " up && "
+		 "/usr/sbin/ip addr add " CHAIN_SRC "/24 dev %s && "
+		 "/usr/sbin/ip neigh replace " CHAIN_DST " lladdr "
+		 CHAIN_PEER_MAC " dev %s nud permanent", name, name, name);
+	return system(cmd) ? -EIO : 0;
+}
+
+#define INSN(c, d, s_, o, i) \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s_), \
+			    .off = (o), .imm = (i) })
+
+/*
+ * Another tc program, the kind that runs after voipq on a real router (a
+ * firewall, a counter): it adds one to @map_fd's only u64 for each packet
+ * and passes it on without a verdict.
+ */
+static int counter_prog_load(int map_fd)
+{
+	const struct bpf_insn insns[] = {
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD,
+		     0, map_fd),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+		INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0,
+		     BPF_ADD),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0,
+		     TC_ACT_UNSPEC),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "vq_next", "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), NULL);
+}
+
+static uint32_t prog_id(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	ck_assert_int_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+/*
+ * voipq attached to egress by tcx or (@voipq_tcx false) a clsact filter,
+ * then the counter after it by tcx or a clsact filter of a later priority;
+ * CHAIN_PACKETS datagrams to an endpoint voipq knows. The counter must see
+ * every packet voipq saw: a verdict from voipq would end the chain there
+ * (TCX_PASS skips later tcx programs and every clsact filter; TC_ACT_OK
+ * from a direct-action filter skips later filters).
+ */
+static void chain_case(bool voipq_tcx, bool next_tcx)
+{
+	struct vq_bpf_cfg cfg = { .no_tcx = !voipq_tcx };
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons(CHAIN_PORT) };
+	uint8_t payload[172] = { 0x80 };
+	uint32_t zero = 0, ids[4], cnt = 4;
+	uint64_t seen = 0;
+	struct voipq_stats s;
+	struct vq_bpf *b;
+	int ifindex, map_fd, prog_fd, link_fd = -1, sock;
+
+	ck_assert_int_eq(netns_with_addressed_veth("vqc0"), 0);
+	ifindex = if_nametoindex("vqc0");
+	b = dp_open_cfg(cfg);
+	dp_add(b, CHAIN_DST, CHAIN_PORT, 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqc0"), 0);
+
+	map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vq_next_count", 4, 8, 1,
+				NULL);
+	ck_assert_int_ge(map_fd, 0);
+	prog_fd = counter_prog_load(map_fd);
+	ck_assert_msg(prog_fd >= 0, "load the counter: %s", strerror(errno));
+	if (next_tcx) {
+		link_fd = bpf_link_create(prog_fd, ifindex, 47 /* TCX_EGRESS */,
+					  NULL);
+		ck_assert_msg(link_fd >= 0, "tcx: %s", strerror(errno));
+		/* appended: voipq runs first, the counter second */
+		ck_assert_int_eq(bpf_prog_query(ifindex, 47, 0, NULL, ids,
+						&cnt), 0);
+		ck_assert_uint_eq(cnt, voipq_tcx ? 2 : 1);
+		ck_assert_uint_eq(ids[cnt - 1], prog_id(prog_fd));
+		if (voipq_tcx)
+			ck_assert_uint_eq(ids[0], prog_id(vq_bpf_prog_fd(b)));
+	} else {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_EGRESS);
+		/* voipq's filter has priority 1: this one comes after */
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 2, .priority = 2,
+			    .prog_fd = prog_fd);
+
+		bpf_tc_hook_create(&hook); /* -EEXIST when voipq made it */
+		ck_assert_int_eq(bpf_tc_attach(&hook, &opts), 0);
+	}
+
+	sock = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(inet_pton(AF_INET, CHAIN_DST, &dst.sin_addr), 1);
+	for (int i = 0; i < CHAIN_PACKETS; i++)
+		ck_assert_int_eq(sendto(sock, payload, sizeof(payload), 0,
+					(struct sockaddr *)&dst, sizeof(dst)),
+				 (ssize_t)sizeof(payload));
+	close(sock);
+
+	s = dp_stats(b);
+	ck_assert_int_eq(bpf_map_lookup_elem(map_fd, &zero, &seen), 0);
+	ck_assert_uint_eq(s.hits, CHAIN_PACKETS);
+	ck_assert_uint_eq(s.packets, CHAIN_PACKETS);
+	ck_assert_uint_eq(seen, s.packets);
+
+	if (link_fd >= 0)
+		close(link_fd);
+	ck_assert_int_eq(vq_bpf_detach(b, "vqc0"), 0);
+	close(prog_fd);
+	close(map_fd);
+}
+
+START_TEST(tcx_program_after_voipq_sees_every_packet)
+{
+	chain_case(true, true);
+}
+END_TEST
+
+START_TEST(clsact_filter_after_voipq_tcx_sees_every_packet)
+{
+	chain_case(true, false);
+}
+END_TEST
+
+START_TEST(clsact_filter_after_voipq_filter_sees_every_packet)
+{
+	chain_case(false, false);
+}
+END_TEST
+
 Suite *backend_bpf_suite(bool kernel)
 {
 	Suite *s = suite_create("backend_bpf");
@@ -328,6 +497,13 @@ Suite *backend_bpf_suite(bool kernel)
 	tcase_add_checked_fixture(tc, NULL, dp_close);
 	tcase_add_test(tc, attach_uses_a_pinned_tcx_link);
 	tcase_add_test(tc, clsact_fallback_removes_only_its_own_qdisc);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("chain");
+	tcase_add_checked_fixture(tc, NULL, dp_close);
+	tcase_add_test(tc, tcx_program_after_voipq_sees_every_packet);
+	tcase_add_test(tc, clsact_filter_after_voipq_tcx_sees_every_packet);
+	tcase_add_test(tc, clsact_filter_after_voipq_filter_sees_every_packet);
 	suite_add_tcase(s, tc);
 	return s;
 }
