@@ -568,8 +568,12 @@ int voipq_classify(struct __sk_buff *skb)
 	prio = vq_charge(v, st, skb->len, now);
 
 	/*
-	 * RTP version 2, not RTCP (RFC 5761 §4: payload types 72-76 with or
-	 * without the marker), with its CSRC list inside the datagram.
+	 * RTP version 2, not RTCP multiplexed on the port, with its CSRC list
+	 * inside the datagram. RFC 5761 §4 gives RTCP the second bytes
+	 * 192..223, payload types 64..95: feedback (RTPFB, PSFB) and XR as
+	 * well as SR..APP, and a NACK's SSRC taken for RTP's would restart
+	 * the direction's statistics. Taken as RTCP with or without the
+	 * marker, as agent/rtpstats.c and kmod/rtp.h take it.
 	 */
 	ulen = bpf_ntohs(uh->len);
 	if (ulen >= sizeof(*uh) + sizeof(*rh))
@@ -582,7 +586,7 @@ int voipq_classify(struct __sk_buff *skb)
 		 * Each direction's state at a constant offset: a variable
 		 * index costs an address computation on every access.
 		 */
-		if ((pt < 72 || pt > 76) && hlen <= ulen - sizeof(*uh)) {
+		if ((pt < 64 || pt > 95) && hlen <= ulen - sizeof(*uh)) {
 			if (dir == VOIPQ_DIR_TO)
 				rtp_update(&v->rtp[VOIPQ_DIR_TO],
 					   v->clock_rate, rh, now);

@@ -736,6 +736,61 @@ START_TEST(rtp_sequence_gap_counts_loss)
 }
 END_TEST
 
+/*
+ * RTCP multiplexed on the RTP port (RFC 5761): the phone's generic NACK for
+ * the far end's stream goes to the far end's endpoint, as the phone's RTP
+ * does. Its bytes 8..11 are the far end's SSRC: taken for RTP, they would
+ * restart the phone's statistics. It leaves them as they were, as the
+ * reference does, and so does every other second byte of RTCP's 192..223;
+ * the payload types either side of the range still count.
+ */
+START_TEST(rtcp_feedback_leaves_rtp_statistics_alone)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_rtp_stream ref;
+	struct voipq_rtp_dir before;
+	struct voipq_ep_val v;
+	struct vq_rtp_hdr h;
+	uint8_t f[PB_MAX], r[16];
+	size_t n, rl;
+
+	dp_add(b, FAR, 30000, 0);
+	vq_rtp_stream_init(&ref, 0x5151, 8000);
+	for (int i = 0; i < 10; i++)
+		feed_both(b, &ref, FAR, 30000, 8, (uint16_t)(100 + i), 160u * i,
+			  0x5151, 1000 * MS + 20 * MS * i);
+	before = dp_val(b, FAR, 30000).rtp[VOIPQ_DIR_TO];
+	ck_assert_uint_eq(before.received, 10);
+
+	rl = rtcp_nack(r, 0x5151, 0x7777, 104);
+	ck_assert_int_eq(vq_rtp_parse(r, rl, &h), -EINVAL);
+	n = dp_udp4(f, PHONE, 4000, FAR, 30000, r, rl);
+	/* still the call's: prioritised, only not counted as RTP */
+	ck_assert_uint_eq(dp_prio(b, f, n, 1300 * MS), VOICE_PRIO);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].ssrc, 0x5151);
+	ck_assert_mem_eq(&v.rtp[VOIPQ_DIR_TO], &before, sizeof(before));
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &ref);
+
+	for (int b1 = 192; b1 <= 223; b1++) {
+		r[1] = (uint8_t)b1;
+		ck_assert_int_eq(vq_rtp_parse(r, rl, &h), -EINVAL);
+		n = dp_udp4(f, PHONE, 4000, FAR, 30000, r, rl);
+		dp_prio(b, f, n, 1300 * MS + b1);
+	}
+	v = dp_val(b, FAR, 30000);
+	ck_assert_mem_eq(&v.rtp[VOIPQ_DIR_TO], &before, sizeof(before));
+	ck_assert_uint_eq(v.packets, 10 + 1 + 32);
+
+	/* payload types 63 and 96 with the marker: 191 and 224 */
+	feed_both(b, &ref, FAR, 30000, 191, 110, 1600, 0x5151, 1400 * MS);
+	feed_both(b, &ref, FAR, 30000, 224, 111, 1760, 0x5151, 1420 * MS);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 12);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &ref);
+}
+END_TEST
+
 /* A deterministic generator, so a failure can be replayed. */
 static uint32_t lcg(uint32_t *s)
 {
@@ -1203,6 +1258,7 @@ Suite *datapath_suite(void)
 	tcase_add_test(tc, rtp_directions_kept_apart);
 	tcase_add_test(tc, rtp_echo_same_ssrc_both_ways);
 	tcase_add_test(tc, rtp_destination_match_wins);
+	tcase_add_test(tc, rtcp_feedback_leaves_rtp_statistics_alone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("prefix");
