@@ -4,7 +4,9 @@
  * memory goes through vq_pull(): it is the one place that compares against
  * data_end, so the verifier sees one pattern and a reviewer checks one
  * function. The cursor only ever moves forward, by a length the verifier can
- * bound (a constant, or a header length field masked to its width).
+ * bound (a constant, or a header length field masked to its width). Bytes
+ * past the linear area are copied out by vq_pull_or_copy(), never read in
+ * place.
  */
 #ifndef VOIPQ_BPF_PARSE_H
 #define VOIPQ_BPF_PARSE_H
@@ -30,6 +32,7 @@
 #define VQ_IP_OFFSET	0x1fff
 
 struct vq_cursor {
+	void *start;	/* skb->data: offsets for helpers are from here */
 	void *pos;
 	void *end;
 };
@@ -46,6 +49,28 @@ static __always_inline void *vq_pull(struct vq_cursor *c, __u32 len)
 		return NULL;
 	c->pos = p + len;
 	return p;
+}
+
+/*
+ * The same, for a header that may lie past the linear area: a socket that
+ * corks or splices, or a driver that builds its skbs with only the headers
+ * linear, leaves the payload in page fragments, where data_end does not
+ * reach. Then the @len bytes are copied into @buf with bpf_skb_load_bytes(),
+ * which reads fragments too and, unlike bpf_skb_pull_data(), leaves every
+ * packet pointer valid; the cursor stays where it is. Costs one branch when
+ * the bytes are linear. NULL when the packet is shorter than that.
+ */
+static __always_inline void *vq_pull_or_copy(struct vq_cursor *c,
+					     struct __sk_buff *skb, void *buf,
+					     __u32 len)
+{
+	void *p = vq_pull(c, len);
+
+	if (p)
+		return p;
+	if (bpf_skb_load_bytes(skb, (__u32)(c->pos - c->start), buf, len))
+		return NULL;
+	return buf;
 }
 
 struct vlan_hdr {

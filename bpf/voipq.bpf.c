@@ -463,6 +463,7 @@ SEC("tc")
 int voipq_classify(struct __sk_buff *skb)
 {
 	struct vq_cursor c = {
+		.start = (void *)(long)skb->data,
 		.pos = (void *)(long)skb->data,
 		.end = (void *)(long)skb->data_end,
 	};
@@ -473,7 +474,7 @@ int voipq_classify(struct __sk_buff *skb)
 	struct iphdr *iph = NULL;
 	struct ipv6hdr *ip6 = NULL;
 	struct udphdr *uh;
-	struct vq_rtp *rh = NULL;
+	struct vq_rtp *rh = NULL, rtp_copy;
 	__u32 zero = 0, l3_off, ulen;
 	__be16 l3_word;
 	__u16 proto;
@@ -573,11 +574,13 @@ int voipq_classify(struct __sk_buff *skb)
 	 * 192..223, payload types 64..95: feedback (RTPFB, PSFB) and XR as
 	 * well as SR..APP, and a NACK's SSRC taken for RTP's would restart
 	 * the direction's statistics. Taken as RTCP with or without the
-	 * marker, as agent/rtpstats.c and kmod/rtp.h take it.
+	 * marker, as agent/rtpstats.c and kmod/rtp.h take it. The UDP length
+	 * says whether there is an RTP header; it may be past the linear
+	 * area.
 	 */
 	ulen = bpf_ntohs(uh->len);
 	if (ulen >= sizeof(*uh) + sizeof(*rh))
-		rh = vq_pull(&c, sizeof(*rh));
+		rh = vq_pull_or_copy(&c, skb, &rtp_copy, sizeof(*rh));
 	if (rh && (rh->vpxcc >> 6) == 2) {
 		__u8 pt = rh->mpt & 0x7f;
 		__u32 hlen = sizeof(*rh) + 4 * (rh->vpxcc & 0x0f);
