@@ -106,6 +106,34 @@ static __always_inline __u16 vq_parse_eth(struct vq_cursor *c, __u32 *l3_off)
 	return proto;
 }
 
+/* What vq_parse_none() returns for a packet that is not IP. */
+#define VQ_P_NOT_IP	0x0001
+
+/*
+ * No link-layer header (PPP, WireGuard, tun, IP-in-IP): the packet starts
+ * with its IP header, and the version says which. The ethertype, VQ_P_NOT_IP
+ * for another version (what else such a device carries, MPLS, say), or 0
+ * when there is not even a byte. The cursor stays at the network header.
+ * The version, not skb->protocol: the two agree on these devices, and the
+ * version is what BPF_PROG_TEST_RUN lets a test set.
+ */
+static __always_inline __u16 vq_parse_none(struct vq_cursor *c, __u32 *l3_off)
+{
+	__u8 *ver = c->pos;
+
+	if ((void *)(ver + 1) > c->end)
+		return 0;
+	*l3_off = 0;
+	switch (*ver >> 4) {
+	case 4:
+		return ETH_P_IP;
+	case 6:
+		return ETH_P_IPV6;
+	default:
+		return VQ_P_NOT_IP;
+	}
+}
+
 /* Outcome of the L3 parse. */
 enum {
 	VQ_L3_OK,

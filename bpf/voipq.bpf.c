@@ -459,8 +459,13 @@ static __always_inline int set_dscp_ef(struct __sk_buff *skb, __u32 l3_off,
 	}
 }
 
-SEC("tc")
-int voipq_classify(struct __sk_buff *skb)
+/*
+ * The classifier. @l2 is a constant: whether packets start with an Ethernet
+ * header (and up to two VLAN tags) or, on a device without a link layer
+ * (PPP or PPPoE's ppp0, WireGuard, tun, IP-in-IP tunnels, raw-IP modems,
+ * and an IFB fed from such a device's ingress), with the IP header.
+ */
+static __always_inline int vq_classify(struct __sk_buff *skb, const int l2)
 {
 	struct vq_cursor c = {
 		.start = (void *)(long)skb->data,
@@ -489,7 +494,7 @@ int voipq_classify(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	st->packets++;
 
-	proto = vq_parse_eth(&c, &l3_off);
+	proto = l2 ? vq_parse_eth(&c, &l3_off) : vq_parse_none(&c, &l3_off);
 	if (proto == ETH_P_IP) {
 		ret = vq_parse_ipv4(&c, &iph, &l4proto);
 	} else if (proto == ETH_P_IPV6) {
@@ -608,6 +613,32 @@ int voipq_classify(struct __sk_buff *skb)
 			st->dscp_rewritten++;
 	}
 	return TC_ACT_UNSPEC;
+}
+
+/*
+ * Two programs from one body, for the two framings: the agent attaches
+ * voipq_classify to Ethernet devices and voipq_classify_l3 to devices
+ * without a link-layer header (agent/backend_bpf.c reads the device type
+ * at attach). Each is compiled with its framing a constant, so the
+ * Ethernet program is what it was, instruction for instruction, and the
+ * other pays nothing for Ethernet either. The alternatives cost more: a
+ * per-packet lookup of skb->ifindex in a map of headerless devices is a
+ * load and a branch on every packet of every device, to find what is fixed
+ * at attach; a second load of this object with a rodata knob would share
+ * the maps only through their pins and double the agent's load and
+ * re-adoption paths. Here both programs share the maps of the one object
+ * and load together (the second costs a verifier pass at startup).
+ */
+SEC("tc")
+int voipq_classify(struct __sk_buff *skb)
+{
+	return vq_classify(skb, 1);
+}
+
+SEC("tc")
+int voipq_classify_l3(struct __sk_buff *skb)
+{
+	return vq_classify(skb, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -248,7 +251,7 @@ START_TEST(attach_uses_a_pinned_tcx_link)
 	int fd;
 
 	ck_assert_int_eq(netns_with_veth("vqt0"), 0);
-	ck_assert_int_eq(vq_bpf_attach(b, "vqt0"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt0", NULL), 0);
 	snprintf(path, sizeof(path), "%s/link_vqt0_egress", dp_pin_dir());
 	fd = bpf_obj_get(path);
 	ck_assert_int_ge(fd, 0);
@@ -262,11 +265,11 @@ START_TEST(attach_uses_a_pinned_tcx_link)
 	close(fd);
 
 	/* attaching again swaps the program under the same link */
-	ck_assert_int_eq(vq_bpf_attach(b, "vqt0"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt0", NULL), 0);
 	ck_assert_int_eq(vq_bpf_detach(b, "vqt0"), 0);
 	ck_assert_int_eq(access(path, F_OK), -1);
 
-	ck_assert_int_eq(vq_bpf_attach(b, "eth9"), -ENODEV);
+	ck_assert_int_eq(vq_bpf_attach(b, "eth9", NULL), -ENODEV);
 }
 END_TEST
 
@@ -290,14 +293,14 @@ START_TEST(clsact_fallback_removes_only_its_own_qdisc)
 	ck_assert_int_eq(vq_bpf_open(&b, &cfg), 0);
 
 	/* we make the clsact qdisc, so detach removes it */
-	ck_assert_int_eq(vq_bpf_attach(b, "vqt1"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt1", NULL), 0);
 	ck_assert_int_eq(tc_filter_present(ifindex), 0);
 	ck_assert_int_eq(vq_bpf_detach(b, "vqt1"), 0);
 	ck_assert_int_eq(system("/usr/sbin/tc qdisc show dev vqt1 | grep -q clsact"), 256);
 
 	/* someone else's clsact qdisc stays after we leave */
 	ck_assert_int_eq(system("/usr/sbin/tc qdisc add dev vqt1 clsact"), 0);
-	ck_assert_int_eq(vq_bpf_attach(b, "vqt1"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt1", NULL), 0);
 	ck_assert_int_eq(tc_filter_present(ifindex), 0);
 	ck_assert_int_eq(vq_bpf_detach(b, "vqt1"), 0);
 	ck_assert_int_ne(tc_filter_present(ifindex), 0);
@@ -422,7 +425,7 @@ static void chain_open(struct chain *ch, bool voipq_tcx, bool next_tcx)
 	ifindex = if_nametoindex("vqc0");
 	ch->b = dp_open_cfg(cfg);
 	dp_add(ch->b, CHAIN_DST, CHAIN_PORT, 0);
-	ck_assert_int_eq(vq_bpf_attach(ch->b, "vqc0"), 0);
+	ck_assert_int_eq(vq_bpf_attach(ch->b, "vqc0", NULL), 0);
 
 	ch->link_fd = -1;
 	ch->map_fd = counter_map_create();
@@ -572,6 +575,97 @@ START_TEST(rtp_header_past_the_linear_area_is_counted)
 }
 END_TEST
 
+/* ---- framing: devices without a link-layer header ---------------------- */
+
+#define TUN_PEER	"10.98.0.2"
+
+/* The one program attached by tcx to @ifname's egress. */
+static uint32_t tcx_prog(const char *ifname)
+{
+	uint32_t ids[4], cnt = 4;
+
+	ck_assert_int_eq(bpf_prog_query(if_nametoindex(ifname),
+					47 /* BPF_TCX_EGRESS */, 0, NULL, ids,
+					&cnt), 0);
+	ck_assert_uint_eq(cnt, 1);
+	return ids[0];
+}
+
+/*
+ * A tun device @name (ARPHRD_NONE, as WireGuard's; PPP's is ARPHRD_PPP:
+ * both headerless) in this netns, up, with TUN_PEER behind it. Returns
+ * the fd that keeps it; nobody reads what it queues.
+ */
+static int tun_open(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+	char cmd[256];
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "/dev/net/tun: %s", strerror(errno));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ck_assert_msg(!ioctl(fd, TUNSETIFF, &ifr), "TUNSETIFF: %s",
+		      strerror(errno));
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/ip link set %s up && "
+		 "/usr/sbin/ip addr add 10.98.0.1 peer " TUN_PEER " dev %s",
+		 name, name);
+	ck_assert_int_eq(system(cmd), 0);
+	return fd;
+}
+
+/*
+ * Each device gets the program for its framing: the headerless one on a
+ * tun device, and on a veth fed from it (as an IFB from a ppp0's ingress)
+ * when told so; the Ethernet one on the veth otherwise. Real traffic out
+ * of the tun device is classified, RTP statistics and all.
+ */
+START_TEST(attach_picks_the_program_for_the_framing)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons(CHAIN_PORT) };
+	struct voipq_ep_val v;
+	struct vq_bpf *b;
+	uint8_t rtp[172];
+	int tun, sock;
+
+	ck_assert_int_eq(netns_with_addressed_veth("vqc0"), 0);
+	tun = tun_open("vqtun0");
+	b = dp_open(false);
+	dp_add(b, TUN_PEER, CHAIN_PORT, 0);
+
+	ck_assert_int_eq(vq_bpf_attach(b, "vqtun0", NULL), 0);
+	ck_assert_uint_eq(tcx_prog("vqtun0"), prog_id(vq_bpf_prog_fd_l3(b)));
+	ck_assert_int_eq(vq_bpf_attach(b, "vqc0", "vqtun0"), 0);
+	ck_assert_uint_eq(tcx_prog("vqc0"), prog_id(vq_bpf_prog_fd_l3(b)));
+	/* attaching again swaps in the program for the framing asked for */
+	ck_assert_int_eq(vq_bpf_attach(b, "vqc0", NULL), 0);
+	ck_assert_uint_eq(tcx_prog("vqc0"), prog_id(vq_bpf_prog_fd(b)));
+	ck_assert_int_eq(vq_bpf_attach(b, "vqc0", "eth9"), -ENODEV);
+
+	sock = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(inet_pton(AF_INET, TUN_PEER, &dst.sin_addr), 1);
+	for (int i = 0; i < 5; i++) {
+		size_t n = dp_rtp(rtp, 8, (uint16_t)(7 + i), 160u * i, 0x7e57);
+
+		ck_assert_int_eq(sendto(sock, rtp, n, 0,
+					(struct sockaddr *)&dst, sizeof(dst)),
+				 (ssize_t)n);
+	}
+	close(sock);
+	v = dp_val(b, TUN_PEER, CHAIN_PORT);
+	ck_assert_uint_eq(v.packets, 5);
+	ck_assert_uint_eq(v.bytes, 5 * (20 + 8 + 172)); /* no link header */
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].ssrc, 0x7e57);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 5);
+
+	ck_assert_int_eq(vq_bpf_detach(b, "vqc0"), 0);
+	ck_assert_int_eq(vq_bpf_detach(b, "vqtun0"), 0);
+	close(tun);
+}
+END_TEST
+
 Suite *backend_bpf_suite(bool kernel)
 {
 	Suite *s = suite_create("backend_bpf");
@@ -604,6 +698,7 @@ Suite *backend_bpf_suite(bool kernel)
 	tcase_add_test(tc, clsact_filter_after_voipq_tcx_sees_every_packet);
 	tcase_add_test(tc, clsact_filter_after_voipq_filter_sees_every_packet);
 	tcase_add_test(tc, rtp_header_past_the_linear_area_is_counted);
+	tcase_add_test(tc, attach_picks_the_program_for_the_framing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -642,6 +642,101 @@ START_TEST(dscp_rewrite_only_leaving_the_wan)
 }
 END_TEST
 
+/* ---- no link-layer header ---------------------------------------------- */
+
+#define ETH_HLEN	14
+
+/*
+ * On ppp0, WireGuard or tun, and the IFB fed from one, a packet starts at
+ * its IP header: these are dp_udp4()'s frames without their first 14
+ * bytes. The Ethernet program reads an address as the ethertype and leaves
+ * the packet as not IP, unprioritised; the headerless program classifies
+ * it as the Ethernet one classifies the framed packet.
+ */
+START_TEST(headerless_ipv4_hit_and_miss)
+{
+	struct vq_bpf *b = dp_open(false);
+	static struct dp_result r;
+	uint8_t f[PB_MAX], *p = f + ETH_HLEN, junk[40] = { 0x20 };
+	struct voipq_ep_val v;
+	struct voipq_stats s;
+	size_t n;
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add(b, FAR, 30004, VOIPQ_EP_DSCP_EF);
+	n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio(b, p, n, 0), 0);
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), VOICE_PRIO);
+	/* by source: the far end's stream, on the IFB */
+	n = dp_udp4(f, FAR, 30000, PHONE, 4000, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), VOICE_PRIO);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.packets, 2);
+	ck_assert_uint_eq(v.bytes, 2 * n);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 1);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_FROM].received, 1);
+
+	/* another port, another host */
+	n = dp_udp4(f, PHONE, 4000, FAR, 30002, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+	n = dp_udp4(f, PHONE, 4000, "198.51.100.8", 30000, rtp, rtp_len) -
+	    ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+
+	/* a pure TCP ACK: its length is measured from offset 0 */
+	n = tcp4(f, 0, 0) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), ACK_PRIO);
+	n = tcp4(f, 0, 1) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+
+	/* EF at offset 0, the header checksum still valid */
+	n = dp_udp4(f, PHONE, 4000, FAR, 30004, rtp, rtp_len) - ETH_HLEN;
+	p[1] = 10 << 2 | 1;
+	pb_put16(p + 10, ip_csum(p, 20));
+	dp_run_prog(vq_bpf_prog_fd_l3(b), p, n, 0, &r);
+	ck_assert_uint_eq(r.priority, VOICE_PRIO);
+	ck_assert_uint_eq(r.out[1], VOIPQ_DSCP_EF << 2 | 1);
+	ck_assert_uint_eq(ip_csum(r.out, 20), 0);
+
+	/* version 2: not IP, not malformed */
+	ck_assert_uint_eq(dp_prio_l3(b, junk, sizeof(junk), 0), 0);
+	s = dp_stats(b);
+	ck_assert_uint_eq(s.hits, 3);
+	ck_assert_uint_eq(s.acks, 1);
+	ck_assert_uint_eq(s.malformed, 0);
+}
+END_TEST
+
+START_TEST(headerless_ipv6_hit_and_miss)
+{
+	struct vq_bpf *b = dp_open(false);
+	static struct dp_result r;
+	uint8_t f[PB_MAX], *p = f + ETH_HLEN;
+	size_t n;
+
+	dp_add(b, FAR6, 30000, VOIPQ_EP_DSCP_EF);
+	n = dp_udp6(f, PHONE6, 4000, FAR6, 30000, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio(b, p, n, 0), 0);
+	dp_run_prog(vq_bpf_prog_fd_l3(b), p, n, 0, &r);
+	ck_assert_uint_eq(r.priority, VOICE_PRIO);
+	/* the traffic class, at offset 0 after the version, is EF's */
+	ck_assert_uint_eq(r.out[0] >> 4, 6);
+	ck_assert_uint_eq(((r.out[0] & 0x0f) << 4 | r.out[1] >> 4) >> 2,
+			  VOIPQ_DSCP_EF);
+	n = dp_udp6(f, FAR6, 30000, PHONE6, 4000, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b, FAR6, 30000).packets, 2);
+
+	/* another port; the same address as an IPv4-mapped one */
+	n = dp_udp6(f, PHONE6, 4000, FAR6, 30002, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+	n = dp_udp6(f, PHONE6, 4000, "2001:db8:2::8", 30000, rtp, rtp_len) -
+	    ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+	ck_assert_uint_eq(dp_stats(b).hits, 2);
+}
+END_TEST
+
 /* ---- RTP statistics ----------------------------------------------------- */
 
 /* One RTP packet from @src to @dst through the classifier and the reference. */
@@ -1247,6 +1342,12 @@ Suite *datapath_suite(void)
 	tcase_add_checked_fixture(tc, setup, dp_close);
 	tcase_add_test(tc, dscp_rewrite_checksum_valid_keeps_ecn);
 	tcase_add_test(tc, dscp_rewrite_only_leaving_the_wan);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("headerless");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, headerless_ipv4_hit_and_miss);
+	tcase_add_test(tc, headerless_ipv6_hit_and_miss);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rtp");
