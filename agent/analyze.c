@@ -253,7 +253,8 @@ static void on_udp(void *ctx, const struct vq_pkt_meta *m,
 		return;
 	if (vq_rtp_parse(payload, len, &h)) {
 		/* RTCP on its own port or muxed, or not RTP at all. */
-		if (len >= 2 && payload[1] >= 200 && payload[1] <= 204)
+		if (len >= 2 && payload[1] >= VQ_RTCP_PT_FIRST &&
+		    payload[1] <= VQ_RTCP_PT_LAST)
 			a->rtcp_packets++;
 		else
 			a->not_rtp++;

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -41,6 +43,10 @@
 /* Debian 12's linux-libc-dev (6.1) predates tcx; the uapi number is fixed. */
 #ifndef BPF_TCX_EGRESS
 #define BPF_TCX_EGRESS 47
+#endif
+/* Neither in glibc's net/if_arp.h of Debian 12. */
+#ifndef ARPHRD_RAWIP
+#define ARPHRD_RAWIP 519
 #endif
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -188,6 +194,11 @@ static int check_pinned(const char *pin_dir, const struct bpf_map *map,
 int vq_bpf_prog_fd(const struct vq_bpf *b)
 {
 	return bpf_program__fd(b->skel->progs.voipq_classify);
+}
+
+int vq_bpf_prog_fd_l3(const struct vq_bpf *b)
+{
+	return bpf_program__fd(b->skel->progs.voipq_classify_l3);
 }
 
 void vq_ep_to_key(const struct vq_endpoint *ep, struct voipq_ep_key *key)
@@ -490,13 +501,48 @@ static struct vq_bpf_attach *add_attach(struct vq_bpf *b, const char *ifname,
 	return a;
 }
 
-static int attach_tc(struct vq_bpf *b, const char *ifname, int ifindex,
+/*
+ * Whether @ifname's packets start at the IP header: 1, 0 (Ethernet, or a
+ * type we do not know to be headerless), or -errno. The type comes from
+ * SIOCGIFHWADDR, which answers for the caller's network namespace, as
+ * attaching does (/sys/class/net shows the one sysfs was mounted in).
+ */
+static int dev_headerless(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd, err = 0;
+
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
+		return -ENODEV;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	switch (ifr.ifr_hwaddr.sa_family) {
+	case ARPHRD_PPP:	/* ppp0, over PPPoE or not */
+	case ARPHRD_NONE:	/* WireGuard, tun */
+	case ARPHRD_TUNNEL:	/* IPv4 in IPv4 */
+	case ARPHRD_TUNNEL6:	/* IP in IPv6 */
+	case ARPHRD_SIT:	/* IPv6 in IPv4 (6in4, 6rd) */
+	case ARPHRD_RAWIP:	/* raw-IP cellular modems */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int attach_tc(const char *ifname, int ifindex, int prog_fd,
 		     bool *made_qdisc)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 		    .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VQ_TC_HANDLE,
-		    .priority = VQ_TC_PRIO, .prog_fd = vq_bpf_prog_fd(b),
+		    .priority = VQ_TC_PRIO, .prog_fd = prog_fd,
 		    .flags = BPF_TC_F_REPLACE);
 	int err;
 
@@ -520,19 +566,33 @@ static int attach_tc(struct vq_bpf *b, const char *ifname, int ifindex,
 	return 0;
 }
 
-int vq_bpf_attach(struct vq_bpf *b, const char *ifname)
+int vq_bpf_attach(struct vq_bpf *b, const char *ifname,
+		  const char *frames_of)
 {
 	int ifindex = if_nametoindex(ifname);
-	int prog_fd = vq_bpf_prog_fd(b);
 	struct vq_bpf_attach *a;
 	char path[PATH_MAX];
 	bool made_qdisc = false;
-	int fd, err;
+	int fd, err, prog_fd, l3;
 
 	if (!ifindex) {
 		pr_warn("no such interface '%s'\n", ifname);
 		return -ENODEV;
 	}
+	if (!frames_of)
+		frames_of = ifname;
+	l3 = dev_headerless(frames_of);
+	if (l3 < 0) {
+		pr_warn("read the device type of %s: %s\n", frames_of,
+			strerror(-l3));
+		return l3;
+	}
+	prog_fd = l3 ? vq_bpf_prog_fd_l3(b) : vq_bpf_prog_fd(b);
+	if (l3)
+		pr_info("bpf: no link-layer header on %s%s%s: the classifier "
+			"reads from the IP header\n", ifname,
+			frames_of == ifname ? "" : ", fed from ",
+			frames_of == ifname ? "" : frames_of);
 	link_pin_path(b, ifname, path, sizeof(path));
 
 	/* A link a previous voipqd pinned: switch it to this program. */
@@ -573,7 +633,7 @@ int vq_bpf_attach(struct vq_bpf *b, const char *ifname)
 	if (!b->no_tcx)
 		pr_info("bpf: no tcx on this kernel, using a clsact qdisc "
 			"on %s\n", ifname);
-	err = attach_tc(b, ifname, ifindex, &made_qdisc);
+	err = attach_tc(ifname, ifindex, prog_fd, &made_qdisc);
 	if (err)
 		return err;
 	a = add_attach(b, ifname, ifindex);

@@ -67,8 +67,15 @@ int vq_bpf_unpin(struct vq_bpf *b);
  * under the pin dir, or where the kernel has no tcx, a clsact qdisc (kept if
  * it already exists) with a direct-action filter. A classifier a previous
  * voipqd attached is replaced in place.
+ *
+ * The program is the one for the framing of @frames_of's packets (NULL:
+ * @ifname's own): the Ethernet one, or on a device without a link-layer
+ * header (PPP, WireGuard, tun, IP-in-IP, raw IP) the one that starts at the
+ * IP header. An IFB fed from a WAN's ingress carries the WAN's framing, so
+ * it is attached with the WAN as @frames_of.
  */
-int vq_bpf_attach(struct vq_bpf *b, const char *ifname);
+int vq_bpf_attach(struct vq_bpf *b, const char *ifname,
+		  const char *frames_of);
 /* Detach from @ifname; a clsact qdisc goes only if this handle made it. */
 int vq_bpf_detach(struct vq_bpf *b, const char *ifname);
 
@@ -134,6 +141,8 @@ int vq_bpf_stats(struct vq_bpf *b, struct voipq_stats *out);
 
 /* For tests and benchmarks: the classifier's program fd. */
 int vq_bpf_prog_fd(const struct vq_bpf *b);
+/* The same for devices without a link-layer header. */
+int vq_bpf_prog_fd_l3(const struct vq_bpf *b);
 
 void vq_ep_to_key(const struct vq_endpoint *ep, struct voipq_ep_key *key);
 void vq_key_to_ep(const struct voipq_ep_key *key, struct vq_endpoint *ep);

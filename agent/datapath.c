@@ -92,13 +92,15 @@ static void attached_add(struct vq_dp *dp, const char *ifname)
 			 ifname);
 }
 
-static int attach(struct vq_dp *dp, const char *ifname, char *err, size_t errlen)
+/* @frames_of: whose framing @ifname's packets have (NULL: its own). */
+static int attach(struct vq_dp *dp, const char *ifname, const char *frames_of,
+		  char *err, size_t errlen)
 {
 	int ret;
 
-	if (attached(dp, ifname))
-		return vq_bpf_attach(dp->bpf, ifname); /* replace in place */
-	ret = vq_bpf_attach(dp->bpf, ifname);
+	if (attached(dp, ifname)) /* replace in place */
+		return vq_bpf_attach(dp->bpf, ifname, frames_of);
+	ret = vq_bpf_attach(dp->bpf, ifname, frames_of);
 	if (ret) {
 		snprintf(err, errlen, "attach classifier to %s: %s%s", ifname,
 			 strerror(-ret), ret == -EPERM ? " — run as root" : "");
@@ -174,9 +176,12 @@ static int bpf_up(struct vq_dp *dp, const struct vq_dp_cfg *cfg,
 	down = cfg->shape && dp->shaper.down_dev[0] ? dp->shaper.down_dev :
 	       !cfg->shape && sc->lan[0] ? sc->lan : NULL;
 	attached_prune(dp, sc->wan, down);
-	ret = attach(dp, sc->wan, err, errlen);
+	ret = attach(dp, sc->wan, NULL, err, errlen);
+	/* The IFB carries the WAN's ingress as it came: the WAN's framing. */
 	if (!ret && down)
-		ret = attach(dp, down, err, errlen);
+		ret = attach(dp, down,
+			     cfg->shape && dp->shaper.down == VQ_DOWN_IFB ?
+			     sc->wan : NULL, err, errlen);
 	return ret;
 }
 

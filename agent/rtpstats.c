@@ -39,14 +39,14 @@ int vq_rtp_parse(const uint8_t *p, size_t len, struct vq_rtp_hdr *h)
 	if (p[0] >> 6 != 2)
 		return -EINVAL;
 	/*
-	 * RFC 5761 §4: with RTP/RTCP on one port, a second byte of 200..204
-	 * is RTCP (SR, RR, SDES, BYE, APP). RFC 3550 §5.1 keeps payload
-	 * types 72..76 free for this reason, so reject them with or without
-	 * the marker bit.
+	 * RTCP muxed on the RTP port: not only SR..APP (200..204, the
+	 * payload types 72..76 RFC 3550 §5.1 keeps free) but feedback
+	 * (RTPFB 205, PSFB 206) and XR (207) too, whose SSRC field would
+	 * otherwise pass for a new stream's.
 	 */
-	pt = p[1] & 0x7f;
-	if (pt >= 72 && pt <= 76)
+	if (vq_rtp_pt_is_rtcp(p[1]))
 		return -EINVAL;
+	pt = p[1] & 0x7f;
 
 	off = 12 + 4 * (size_t)(p[0] & 0x0f);
 	if (off > len)

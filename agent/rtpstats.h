@@ -22,9 +22,29 @@ struct vq_rtp_hdr {
 };
 
 /*
+ * RFC 5761 §4: where RTP and RTCP share a port, a second byte of 192..223
+ * is RTCP (SR, RR, SDES, BYE, APP, RTPFB, PSFB, XR and the rest of the
+ * range), so RTP there must not use payload types 64..95.
+ */
+#define VQ_RTCP_PT_FIRST	192
+#define VQ_RTCP_PT_LAST		223
+
+/*
+ * Whether a second byte @b1 could be RTCP's: payload type 64..95, taken as
+ * RTCP with or without the marker bit, as bpf/voipq.bpf.c and kmod/rtp.h
+ * take it.
+ */
+static inline bool vq_rtp_pt_is_rtcp(uint8_t b1)
+{
+	return (b1 & 0x7f) >= VQ_RTCP_PT_FIRST - 128 &&
+	       (b1 & 0x7f) <= VQ_RTCP_PT_LAST - 128;
+}
+
+/*
  * Parse an RTP version 2 header, bounded by @len. Returns 0, or -EINVAL for
- * anything that is not RTP (wrong version, RTCP payload types 72-76 with the
- * marker bit, CSRC list or extension past the end, padding past the end).
+ * anything that is not RTP (wrong version, RTCP's payload types 64-95 with
+ * or without the marker bit, CSRC list or extension past the end, padding
+ * past the end).
  */
 int vq_rtp_parse(const uint8_t *p, size_t len, struct vq_rtp_hdr *h);
 

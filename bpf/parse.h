@@ -4,7 +4,9 @@
  * memory goes through vq_pull(): it is the one place that compares against
  * data_end, so the verifier sees one pattern and a reviewer checks one
  * function. The cursor only ever moves forward, by a length the verifier can
- * bound (a constant, or a header length field masked to its width).
+ * bound (a constant, or a header length field masked to its width). Bytes
+ * past the linear area are copied out by vq_pull_or_copy(), never read in
+ * place.
  */
 #ifndef VOIPQ_BPF_PARSE_H
 #define VOIPQ_BPF_PARSE_H
@@ -30,6 +32,7 @@
 #define VQ_IP_OFFSET	0x1fff
 
 struct vq_cursor {
+	void *start;	/* skb->data: offsets for helpers are from here */
 	void *pos;
 	void *end;
 };
@@ -46,6 +49,28 @@ static __always_inline void *vq_pull(struct vq_cursor *c, __u32 len)
 		return NULL;
 	c->pos = p + len;
 	return p;
+}
+
+/*
+ * The same, for a header that may lie past the linear area: a socket that
+ * corks or splices, or a driver that builds its skbs with only the headers
+ * linear, leaves the payload in page fragments, where data_end does not
+ * reach. Then the @len bytes are copied into @buf with bpf_skb_load_bytes(),
+ * which reads fragments too and, unlike bpf_skb_pull_data(), leaves every
+ * packet pointer valid; the cursor stays where it is. Costs one branch when
+ * the bytes are linear. NULL when the packet is shorter than that.
+ */
+static __always_inline void *vq_pull_or_copy(struct vq_cursor *c,
+					     struct __sk_buff *skb, void *buf,
+					     __u32 len)
+{
+	void *p = vq_pull(c, len);
+
+	if (p)
+		return p;
+	if (bpf_skb_load_bytes(skb, (__u32)(c->pos - c->start), buf, len))
+		return NULL;
+	return buf;
 }
 
 struct vlan_hdr {
@@ -79,6 +104,34 @@ static __always_inline __u16 vq_parse_eth(struct vq_cursor *c, __u32 *l3_off)
 		*l3_off += sizeof(*vh);
 	}
 	return proto;
+}
+
+/* What vq_parse_none() returns for a packet that is not IP. */
+#define VQ_P_NOT_IP	0x0001
+
+/*
+ * No link-layer header (PPP, WireGuard, tun, IP-in-IP): the packet starts
+ * with its IP header, and the version says which. The ethertype, VQ_P_NOT_IP
+ * for another version (what else such a device carries, MPLS, say), or 0
+ * when there is not even a byte. The cursor stays at the network header.
+ * The version, not skb->protocol: the two agree on these devices, and the
+ * version is what BPF_PROG_TEST_RUN lets a test set.
+ */
+static __always_inline __u16 vq_parse_none(struct vq_cursor *c, __u32 *l3_off)
+{
+	__u8 *ver = c->pos;
+
+	if ((void *)(ver + 1) > c->end)
+		return 0;
+	*l3_off = 0;
+	switch (*ver >> 4) {
+	case 4:
+		return ETH_P_IP;
+	case 6:
+		return ETH_P_IPV6;
+	default:
+		return VQ_P_NOT_IP;
+	}
 }
 
 /* Outcome of the L3 parse. */

@@ -11,6 +11,14 @@
  * whatever goes wrong — a short header, a full map, an agent that died —
  * the packet goes out as bulk (fail open, DESIGN.md decision 6).
  *
+ * Nor does it ever make a verdict: every path returns TC_ACT_UNSPEC, which
+ * is TCX_NEXT under tcx and "no match, try the next filter" under clsact
+ * direct-action. TC_ACT_OK would be TCX_PASS, and would end the chain there:
+ * a tcx program or clsact filter attached after this one (a firewall, a
+ * counter, another tool's classifier) would never see the packet. What the
+ * classifier decides travels in skb->priority (and the DSCP), not in the
+ * return value.
+ *
  * Cost model: most packets on a home router are not voice, so the common
  * cases are made cheap first. Non-IP packets count one per-CPU counter and
  * leave; other protocols than UDP and TCP read nothing more. UDP and TCP
@@ -451,10 +459,16 @@ static __always_inline int set_dscp_ef(struct __sk_buff *skb, __u32 l3_off,
 	}
 }
 
-SEC("tc")
-int voipq_classify(struct __sk_buff *skb)
+/*
+ * The classifier. @l2 is a constant: whether packets start with an Ethernet
+ * header (and up to two VLAN tags) or, on a device without a link layer
+ * (PPP or PPPoE's ppp0, WireGuard, tun, IP-in-IP tunnels, raw-IP modems,
+ * and an IFB fed from such a device's ingress), with the IP header.
+ */
+static __always_inline int vq_classify(struct __sk_buff *skb, const int l2)
 {
 	struct vq_cursor c = {
+		.start = (void *)(long)skb->data,
 		.pos = (void *)(long)skb->data,
 		.end = (void *)(long)skb->data_end,
 	};
@@ -465,7 +479,7 @@ int voipq_classify(struct __sk_buff *skb)
 	struct iphdr *iph = NULL;
 	struct ipv6hdr *ip6 = NULL;
 	struct udphdr *uh;
-	struct vq_rtp *rh = NULL;
+	struct vq_rtp *rh = NULL, rtp_copy;
 	__u32 zero = 0, l3_off, ulen;
 	__be16 l3_word;
 	__u16 proto;
@@ -477,10 +491,10 @@ int voipq_classify(struct __sk_buff *skb)
 
 	st = bpf_map_lookup_elem(&voipq_stats, &zero);
 	if (!st)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	st->packets++;
 
-	proto = vq_parse_eth(&c, &l3_off);
+	proto = l2 ? vq_parse_eth(&c, &l3_off) : vq_parse_none(&c, &l3_off);
 	if (proto == ETH_P_IP) {
 		ret = vq_parse_ipv4(&c, &iph, &l4proto);
 	} else if (proto == ETH_P_IPV6) {
@@ -488,32 +502,32 @@ int voipq_classify(struct __sk_buff *skb)
 	} else {
 		if (!proto)
 			st->malformed++;
-		return TC_ACT_OK; /* not IP */
+		return TC_ACT_UNSPEC; /* not IP */
 	}
 
 	if (ret == VQ_L3_MALFORMED) {
 		st->malformed++;
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	if (l4proto != IPPROTO_UDP) {
 		if (l4proto == IPPROTO_TCP && ret == VQ_L3_OK)
 			vq_tcp(skb, &c, st, proto, iph, ip6, l3_off);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	if (ret == VQ_L3_FRAGMENT) {
 		st->frags++;
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	uh = vq_pull(&c, sizeof(*uh));
 	if (!uh) {
 		st->malformed++;
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	st->udp++;
 
 	ports = bpf_map_lookup_elem(&voipq_ports, &zero);
 	if (!ports)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 
 	__builtin_memset(&key, 0, sizeof(key));
 	key.proto = IPPROTO_UDP;
@@ -539,7 +553,7 @@ int voipq_classify(struct __sk_buff *skb)
 		struct voipq_pfx_key pk = { .ep = key };
 
 		if (!pp)
-			return TC_ACT_OK;
+			return TC_ACT_UNSPEC;
 		pk.prefixlen = VOIPQ_PFX_KEY_BITS +
 			       (proto == ETH_P_IP ? 32 : 128);
 		if (dbit && port_bit(pp, uh->dest)) {
@@ -554,18 +568,24 @@ int voipq_classify(struct __sk_buff *skb)
 		}
 	}
 	if (!v)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 
 	now = vq_now(skb);
 	prio = vq_charge(v, st, skb->len, now);
 
 	/*
-	 * RTP version 2, not RTCP (RFC 5761 §4: payload types 72-76 with or
-	 * without the marker), with its CSRC list inside the datagram.
+	 * RTP version 2, not RTCP multiplexed on the port, with its CSRC list
+	 * inside the datagram. RFC 5761 §4 gives RTCP the second bytes
+	 * 192..223, payload types 64..95: feedback (RTPFB, PSFB) and XR as
+	 * well as SR..APP, and a NACK's SSRC taken for RTP's would restart
+	 * the direction's statistics. Taken as RTCP with or without the
+	 * marker, as agent/rtpstats.c and kmod/rtp.h take it. The UDP length
+	 * says whether there is an RTP header; it may be past the linear
+	 * area.
 	 */
 	ulen = bpf_ntohs(uh->len);
 	if (ulen >= sizeof(*uh) + sizeof(*rh))
-		rh = vq_pull(&c, sizeof(*rh));
+		rh = vq_pull_or_copy(&c, skb, &rtp_copy, sizeof(*rh));
 	if (rh && (rh->vpxcc >> 6) == 2) {
 		__u8 pt = rh->mpt & 0x7f;
 		__u32 hlen = sizeof(*rh) + 4 * (rh->vpxcc & 0x0f);
@@ -574,7 +594,7 @@ int voipq_classify(struct __sk_buff *skb)
 		 * Each direction's state at a constant offset: a variable
 		 * index costs an address computation on every access.
 		 */
-		if ((pt < 72 || pt > 76) && hlen <= ulen - sizeof(*uh)) {
+		if ((pt < 64 || pt > 95) && hlen <= ulen - sizeof(*uh)) {
 			if (dir == VOIPQ_DIR_TO)
 				rtp_update(&v->rtp[VOIPQ_DIR_TO],
 					   v->clock_rate, rh, now);
@@ -592,7 +612,33 @@ int voipq_classify(struct __sk_buff *skb)
 		    set_dscp_ef(skb, l3_off, proto, l3_word))
 			st->dscp_rewritten++;
 	}
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
+}
+
+/*
+ * Two programs from one body, for the two framings: the agent attaches
+ * voipq_classify to Ethernet devices and voipq_classify_l3 to devices
+ * without a link-layer header (agent/backend_bpf.c reads the device type
+ * at attach). Each is compiled with its framing a constant, so the
+ * Ethernet program is what it was, instruction for instruction, and the
+ * other pays nothing for Ethernet either. The alternatives cost more: a
+ * per-packet lookup of skb->ifindex in a map of headerless devices is a
+ * load and a branch on every packet of every device, to find what is fixed
+ * at attach; a second load of this object with a rodata knob would share
+ * the maps only through their pins and double the agent's load and
+ * re-adoption paths. Here both programs share the maps of the one object
+ * and load together (the second costs a verifier pass at startup).
+ */
+SEC("tc")
+int voipq_classify(struct __sk_buff *skb)
+{
+	return vq_classify(skb, 1);
+}
+
+SEC("tc")
+int voipq_classify_l3(struct __sk_buff *skb)
+{
+	return vq_classify(skb, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

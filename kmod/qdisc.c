@@ -197,8 +197,7 @@ static const u8 *voipq_parse_rtp(struct sk_buff *skb, int uoff,
 	const struct udphdr *uh;
 	struct udphdr _uh;
 	const u8 *rtp;
-	u32 ulen, hlen;
-	u8 pt;
+	u32 ulen;
 
 	uh = skb_header_pointer(skb, uoff, sizeof(_uh), &_uh);
 	if (!uh)
@@ -207,12 +206,7 @@ static const u8 *voipq_parse_rtp(struct sk_buff *skb, int uoff,
 	if (ulen < sizeof(*uh) + VOIPQ_RTP_HDR_LEN)
 		return NULL;
 	rtp = skb_header_pointer(skb, uoff + sizeof(*uh), VOIPQ_RTP_HDR_LEN, buf);
-	if (!rtp || rtp[0] >> 6 != 2)
-		return NULL;
-	/* RTP, not RTCP (RFC 5761 §4: payload types 72-76). */
-	pt = rtp[1] & 0x7f;
-	hlen = VOIPQ_RTP_HDR_LEN + 4 * (rtp[0] & 0x0f);
-	if ((pt >= 72 && pt <= 76) || hlen > ulen - sizeof(*uh))
+	if (!rtp || !voipq_rtp_hdr_ok(rtp, ulen - sizeof(*uh)))
 		return NULL;
 	return rtp;
 }

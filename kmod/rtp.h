@@ -50,6 +50,22 @@ static inline u32 voipq_rtp_be32(const u8 *p)
 	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
 }
 
+/*
+ * Whether the fixed header @h, of a UDP payload @len bytes long, is RTP as
+ * agent/rtpstats.c's vq_rtp_parse() takes it (tests/kmod/test_rtp.c checks
+ * every first and second byte): version 2, its CSRC list inside @len, and
+ * not RTCP multiplexed on the port (RFC 5761 §4: a second byte 192..223,
+ * i.e. payload types 64..95, taken as RTCP with or without the marker bit,
+ * feedback and XR as much as SR..APP).
+ */
+static inline bool voipq_rtp_hdr_ok(const u8 *h, u32 len)
+{
+	u8 pt = h[1] & 0x7f;
+
+	return h[0] >> 6 == 2 && (pt < 64 || pt > 95) &&
+	       VOIPQ_RTP_HDR_LEN + 4u * (h[0] & 0x0f) <= len;
+}
+
 static inline void voipq_rtp_init_seq(struct voipq_rtp *r, u16 seq)
 {
 	r->base_seq = seq;

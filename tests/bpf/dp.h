@@ -41,9 +41,15 @@ struct dp_result {
 /* Run one frame; @tstamp is "now" when the clock comes from tstamp. */
 void dp_run(struct vq_bpf *b, const void *frame, size_t len, uint64_t tstamp,
 	    struct dp_result *r);
+/* The same through another program (the headerless one). */
+void dp_run_prog(int prog_fd, const void *frame, size_t len, uint64_t tstamp,
+		 struct dp_result *r);
 /* Run one frame, return the priority it left with. */
 uint32_t dp_prio(struct vq_bpf *b, const void *frame, size_t len,
 		 uint64_t tstamp);
+/* The same for a packet without a link-layer header (it starts at IP). */
+uint32_t dp_prio_l3(struct vq_bpf *b, const void *packet, size_t len,
+		    uint64_t tstamp);
 
 /* Install @addr:@port (UDP) with a generous budget and @flags. */
 void dp_add(struct vq_bpf *b, const char *addr, uint16_t port, uint32_t flags);

@@ -17,6 +17,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
 
 #include "../unit/pktbuild.h"
 #include "dp.h"
@@ -95,6 +96,12 @@ void dp_close(void)
 void dp_run(struct vq_bpf *b, const void *frame, size_t len, uint64_t tstamp,
 	    struct dp_result *r)
 {
+	dp_run_prog(vq_bpf_prog_fd(b), frame, len, tstamp, r);
+}
+
+void dp_run_prog(int prog_fd, const void *frame, size_t len, uint64_t tstamp,
+		 struct dp_result *r)
+{
 	struct __sk_buff ctx_in = { .tstamp = tstamp }, ctx_out = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, o,
 		    .data_in = frame, .data_size_in = len,
@@ -104,13 +111,16 @@ void dp_run(struct vq_bpf *b, const void *frame, size_t len, uint64_t tstamp,
 		    .repeat = 1);
 	int err;
 
-	err = bpf_prog_test_run_opts(vq_bpf_prog_fd(b), &o);
+	err = bpf_prog_test_run_opts(prog_fd, &o);
 	ck_assert_msg(!err, "BPF_PROG_TEST_RUN: %s", strerror(errno));
 	r->priority = ctx_out.priority;
 	r->retval = o.retval;
 	r->out_len = o.data_size_out;
-	/* The datapath never drops or redirects: TC_ACT_OK, always. */
-	ck_assert_uint_eq(r->retval, 0);
+	/*
+	 * The datapath never drops, redirects or ends the chain: no verdict
+	 * (TC_ACT_UNSPEC, TCX_NEXT), always.
+	 */
+	ck_assert_int_eq((int32_t)r->retval, TC_ACT_UNSPEC);
 	ck_assert_uint_eq(r->out_len, len);
 }
 
@@ -120,6 +130,15 @@ uint32_t dp_prio(struct vq_bpf *b, const void *frame, size_t len,
 	static struct dp_result r;
 
 	dp_run(b, frame, len, tstamp, &r);
+	return r.priority;
+}
+
+uint32_t dp_prio_l3(struct vq_bpf *b, const void *packet, size_t len,
+		    uint64_t tstamp)
+{
+	static struct dp_result r;
+
+	dp_run_prog(vq_bpf_prog_fd_l3(b), packet, len, tstamp, &r);
 	return r.priority;
 }
 

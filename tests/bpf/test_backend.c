@@ -3,8 +3,13 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +18,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
 
 #include "../unit/pktbuild.h"
 #include "dp.h"
@@ -223,11 +229,13 @@ END_TEST
 /* A private network namespace with a veth pair, for attaching. */
 static int netns_with_veth(const char *name)
 {
-	char cmd[128];
+	char cmd[256];
 
 	if (unshare(CLONE_NEWNET))
 		return -errno;
+	/* no IPv6: nothing leaves the link but what a test sends */
 	snprintf(cmd, sizeof(cmd),
+		 "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 && "
 		 "/usr/sbin/ip link add %s type veth peer name %sp && "
 		 "/usr/sbin/ip link set %s up", name, name, name);
 	return system(cmd) ? -EIO : 0;
@@ -243,7 +251,7 @@ START_TEST(attach_uses_a_pinned_tcx_link)
 	int fd;
 
 	ck_assert_int_eq(netns_with_veth("vqt0"), 0);
-	ck_assert_int_eq(vq_bpf_attach(b, "vqt0"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt0", NULL), 0);
 	snprintf(path, sizeof(path), "%s/link_vqt0_egress", dp_pin_dir());
 	fd = bpf_obj_get(path);
 	ck_assert_int_ge(fd, 0);
@@ -257,11 +265,11 @@ START_TEST(attach_uses_a_pinned_tcx_link)
 	close(fd);
 
 	/* attaching again swaps the program under the same link */
-	ck_assert_int_eq(vq_bpf_attach(b, "vqt0"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt0", NULL), 0);
 	ck_assert_int_eq(vq_bpf_detach(b, "vqt0"), 0);
 	ck_assert_int_eq(access(path, F_OK), -1);
 
-	ck_assert_int_eq(vq_bpf_attach(b, "eth9"), -ENODEV);
+	ck_assert_int_eq(vq_bpf_attach(b, "eth9", NULL), -ENODEV);
 }
 END_TEST
 
@@ -285,14 +293,14 @@ START_TEST(clsact_fallback_removes_only_its_own_qdisc)
 	ck_assert_int_eq(vq_bpf_open(&b, &cfg), 0);
 
 	/* we make the clsact qdisc, so detach removes it */
-	ck_assert_int_eq(vq_bpf_attach(b, "vqt1"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt1", NULL), 0);
 	ck_assert_int_eq(tc_filter_present(ifindex), 0);
 	ck_assert_int_eq(vq_bpf_detach(b, "vqt1"), 0);
 	ck_assert_int_eq(system("/usr/sbin/tc qdisc show dev vqt1 | grep -q clsact"), 256);
 
 	/* someone else's clsact qdisc stays after we leave */
 	ck_assert_int_eq(system("/usr/sbin/tc qdisc add dev vqt1 clsact"), 0);
-	ck_assert_int_eq(vq_bpf_attach(b, "vqt1"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt1", NULL), 0);
 	ck_assert_int_eq(tc_filter_present(ifindex), 0);
 	ck_assert_int_eq(vq_bpf_detach(b, "vqt1"), 0);
 	ck_assert_int_ne(tc_filter_present(ifindex), 0);
@@ -301,6 +309,360 @@ START_TEST(clsact_fallback_removes_only_its_own_qdisc)
 
 	vq_bpf_unpin(b);
 	vq_bpf_close(b);
+}
+END_TEST
+
+/* ---- the chain after the classifier ------------------------------------ */
+
+#define CHAIN_SRC	"10.99.0.1"
+#define CHAIN_DST	"10.99.0.2"
+#define CHAIN_PEER_MAC	"02:00:00:00:76:02"
+#define CHAIN_PORT	30000
+#define CHAIN_PACKETS	7
+
+/*
+ * @name addressed and its peer up, with CHAIN_DST a permanent neighbour
+ * behind the peer: no ARP, so each datagram a test sends to CHAIN_DST
+ * leaves @name's egress once, before sendto() returns. The peer has no
+ * address (CHAIN_DST would be local, and go over loopback), so it drops
+ * what arrives.
+ */
+static int netns_with_addressed_veth(const char *name)
+{
+	char cmd[512];
+	int err = netns_with_veth(name);
+
+	if (err)
+		return err;
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/ip link set %sp address " CHAIN_PEER_MAC " up && "
+		 "/usr/sbin/ip addr add " CHAIN_SRC "/24 dev %s && "
+		 "/usr/sbin/ip neigh replace " CHAIN_DST " lladdr "
+		 CHAIN_PEER_MAC " dev %s nud permanent", name, name, name);
+	return system(cmd) ? -EIO : 0;
+}
+
+#define INSN(c, d, s_, o, i) \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s_), \
+			    .off = (o), .imm = (i) })
+
+/* What the counter keeps: the one value of its array map. */
+struct counter_val {
+	uint64_t packets;
+	uint64_t linear; /* data_end - data of the last packet */
+};
+
+/*
+ * Another tc program, the kind that runs after voipq on a real router (a
+ * firewall, a counter): it counts the packets it sees in @map_fd's only
+ * struct counter_val, notes how much of the last one was linear, and
+ * passes them on without a verdict.
+ */
+static int counter_prog_load(int map_fd)
+{
+	const struct bpf_insn insns[] = {
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD,
+		     0, map_fd),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 6, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+		INSN(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0,
+		     BPF_ADD),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_6,
+		     offsetof(struct __sk_buff, data), 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_6,
+		     offsetof(struct __sk_buff, data_end), 0),
+		INSN(BPF_ALU64 | BPF_SUB | BPF_X, BPF_REG_3, BPF_REG_2, 0, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_3,
+		     offsetof(struct counter_val, linear), 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0,
+		     TC_ACT_UNSPEC),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "vq_next", "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), NULL);
+}
+
+static int counter_map_create(void)
+{
+	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "vq_next_count", 4,
+			      sizeof(struct counter_val), 1, NULL);
+}
+
+static uint32_t prog_id(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	ck_assert_int_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+/* voipq and the counter after it on one veth's egress. */
+struct chain {
+	struct vq_bpf *b;
+	int map_fd, prog_fd, link_fd;
+};
+
+/*
+ * voipq attached to egress by tcx or (@voipq_tcx false) a clsact filter,
+ * knowing CHAIN_DST:CHAIN_PORT, then the counter after it by tcx or a clsact
+ * filter of a later priority.
+ */
+static void chain_open(struct chain *ch, bool voipq_tcx, bool next_tcx)
+{
+	struct vq_bpf_cfg cfg = { .no_tcx = !voipq_tcx };
+	uint32_t ids[4], cnt = 4;
+	int ifindex;
+
+	ck_assert_int_eq(netns_with_addressed_veth("vqc0"), 0);
+	ifindex = if_nametoindex("vqc0");
+	ch->b = dp_open_cfg(cfg);
+	dp_add(ch->b, CHAIN_DST, CHAIN_PORT, 0);
+	ck_assert_int_eq(vq_bpf_attach(ch->b, "vqc0", NULL), 0);
+
+	ch->link_fd = -1;
+	ch->map_fd = counter_map_create();
+	ck_assert_int_ge(ch->map_fd, 0);
+	ch->prog_fd = counter_prog_load(ch->map_fd);
+	ck_assert_msg(ch->prog_fd >= 0, "load the counter: %s",
+		      strerror(errno));
+	if (next_tcx) {
+		ch->link_fd = bpf_link_create(ch->prog_fd, ifindex,
+					      47 /* BPF_TCX_EGRESS */, NULL);
+		ck_assert_msg(ch->link_fd >= 0, "tcx: %s", strerror(errno));
+		/* appended: voipq runs first, the counter second */
+		ck_assert_int_eq(bpf_prog_query(ifindex, 47, 0, NULL, ids,
+						&cnt), 0);
+		ck_assert_uint_eq(cnt, voipq_tcx ? 2 : 1);
+		ck_assert_uint_eq(ids[cnt - 1], prog_id(ch->prog_fd));
+		if (voipq_tcx)
+			ck_assert_uint_eq(ids[0],
+					  prog_id(vq_bpf_prog_fd(ch->b)));
+	} else {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_EGRESS);
+		/* voipq's filter has priority 1: this one comes after */
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 2, .priority = 2,
+			    .prog_fd = ch->prog_fd);
+
+		bpf_tc_hook_create(&hook); /* -EEXIST when voipq made it */
+		ck_assert_int_eq(bpf_tc_attach(&hook, &opts), 0);
+	}
+}
+
+static struct counter_val chain_counter(const struct chain *ch)
+{
+	struct counter_val c;
+	uint32_t zero = 0;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(ch->map_fd, &zero, &c), 0);
+	return c;
+}
+
+static void chain_close(struct chain *ch)
+{
+	if (ch->link_fd >= 0)
+		close(ch->link_fd);
+	ck_assert_int_eq(vq_bpf_detach(ch->b, "vqc0"), 0);
+	close(ch->prog_fd);
+	close(ch->map_fd);
+}
+
+/* A UDP socket connected to voipq's endpoint: it leaves through vqc0. */
+static int chain_socket(void)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons(CHAIN_PORT) };
+	int sock = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(inet_pton(AF_INET, CHAIN_DST, &dst.sin_addr), 1);
+	ck_assert_int_eq(connect(sock, (struct sockaddr *)&dst, sizeof(dst)),
+			 0);
+	return sock;
+}
+
+/*
+ * CHAIN_PACKETS datagrams to the endpoint. The counter must see every
+ * packet voipq saw: a verdict from voipq would end the chain there
+ * (TCX_PASS skips later tcx programs and every clsact filter; TC_ACT_OK
+ * from a direct-action filter skips later filters).
+ */
+static void chain_case(bool voipq_tcx, bool next_tcx)
+{
+	uint8_t payload[172] = { 0x80 };
+	struct voipq_stats s;
+	struct chain ch;
+	int sock;
+
+	chain_open(&ch, voipq_tcx, next_tcx);
+	sock = chain_socket();
+	for (int i = 0; i < CHAIN_PACKETS; i++)
+		ck_assert_int_eq(send(sock, payload, sizeof(payload), 0),
+				 (ssize_t)sizeof(payload));
+	close(sock);
+
+	s = dp_stats(ch.b);
+	ck_assert_uint_eq(s.hits, CHAIN_PACKETS);
+	ck_assert_uint_eq(s.packets, CHAIN_PACKETS);
+	ck_assert_uint_eq(chain_counter(&ch).packets, s.packets);
+	chain_close(&ch);
+}
+
+START_TEST(tcx_program_after_voipq_sees_every_packet)
+{
+	chain_case(true, true);
+}
+END_TEST
+
+START_TEST(clsact_filter_after_voipq_tcx_sees_every_packet)
+{
+	chain_case(true, false);
+}
+END_TEST
+
+START_TEST(clsact_filter_after_voipq_filter_sees_every_packet)
+{
+	chain_case(false, false);
+}
+END_TEST
+
+/*
+ * The RTP header past the linear area. A corked UDP socket (an empty
+ * MSG_MORE send, then the datagram) on a device with scatter-gather builds
+ * the skb as drivers that split headers do: Ethernet, IP and UDP linear,
+ * the payload in a page fragment. BPF_PROG_TEST_RUN cannot make such an
+ * skb (it copies the data in linear, and this kernel refuses a data_end in
+ * ctx_in), so it goes out a veth; the counter after voipq confirms the
+ * linear area ended before the RTP header. RTP statistics must count every
+ * packet all the same.
+ */
+START_TEST(rtp_header_past_the_linear_area_is_counted)
+{
+	uint8_t rtp[172];
+	struct voipq_ep_val v;
+	struct chain ch;
+	int sock;
+
+	chain_open(&ch, true, true);
+	sock = chain_socket();
+	for (int i = 0; i < 10; i++) {
+		size_t n = dp_rtp(rtp, 8, (uint16_t)(100 + i), 160u * i,
+				  0x5151);
+
+		ck_assert_int_eq(send(sock, rtp, 0, MSG_MORE), 0);
+		ck_assert_int_eq(send(sock, rtp, n, 0), (ssize_t)n);
+	}
+	close(sock);
+
+	/* Ethernet, IPv4 and UDP headers, and not one byte more */
+	ck_assert_uint_eq(chain_counter(&ch).packets, 10);
+	ck_assert_uint_eq(chain_counter(&ch).linear, 14 + 20 + 8);
+	v = dp_val(ch.b, CHAIN_DST, CHAIN_PORT);
+	ck_assert_uint_eq(v.packets, 10);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].ssrc, 0x5151);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 10);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].base_seq, 100);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].ext_max_seq, 109);
+	chain_close(&ch);
+}
+END_TEST
+
+/* ---- framing: devices without a link-layer header ---------------------- */
+
+#define TUN_PEER	"10.98.0.2"
+
+/* The one program attached by tcx to @ifname's egress. */
+static uint32_t tcx_prog(const char *ifname)
+{
+	uint32_t ids[4], cnt = 4;
+
+	ck_assert_int_eq(bpf_prog_query(if_nametoindex(ifname),
+					47 /* BPF_TCX_EGRESS */, 0, NULL, ids,
+					&cnt), 0);
+	ck_assert_uint_eq(cnt, 1);
+	return ids[0];
+}
+
+/*
+ * A tun device @name (ARPHRD_NONE, as WireGuard's; PPP's is ARPHRD_PPP:
+ * both headerless) in this netns, up, with TUN_PEER behind it. Returns
+ * the fd that keeps it; nobody reads what it queues.
+ */
+static int tun_open(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+	char cmd[256];
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "/dev/net/tun: %s", strerror(errno));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ck_assert_msg(!ioctl(fd, TUNSETIFF, &ifr), "TUNSETIFF: %s",
+		      strerror(errno));
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/ip link set %s up && "
+		 "/usr/sbin/ip addr add 10.98.0.1 peer " TUN_PEER " dev %s",
+		 name, name);
+	ck_assert_int_eq(system(cmd), 0);
+	return fd;
+}
+
+/*
+ * Each device gets the program for its framing: the headerless one on a
+ * tun device, and on a veth fed from it (as an IFB from a ppp0's ingress)
+ * when told so; the Ethernet one on the veth otherwise. Real traffic out
+ * of the tun device is classified, RTP statistics and all.
+ */
+START_TEST(attach_picks_the_program_for_the_framing)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons(CHAIN_PORT) };
+	struct voipq_ep_val v;
+	struct vq_bpf *b;
+	uint8_t rtp[172];
+	int tun, sock;
+
+	ck_assert_int_eq(netns_with_addressed_veth("vqc0"), 0);
+	tun = tun_open("vqtun0");
+	b = dp_open(false);
+	dp_add(b, TUN_PEER, CHAIN_PORT, 0);
+
+	ck_assert_int_eq(vq_bpf_attach(b, "vqtun0", NULL), 0);
+	ck_assert_uint_eq(tcx_prog("vqtun0"), prog_id(vq_bpf_prog_fd_l3(b)));
+	ck_assert_int_eq(vq_bpf_attach(b, "vqc0", "vqtun0"), 0);
+	ck_assert_uint_eq(tcx_prog("vqc0"), prog_id(vq_bpf_prog_fd_l3(b)));
+	/* attaching again swaps in the program for the framing asked for */
+	ck_assert_int_eq(vq_bpf_attach(b, "vqc0", NULL), 0);
+	ck_assert_uint_eq(tcx_prog("vqc0"), prog_id(vq_bpf_prog_fd(b)));
+	ck_assert_int_eq(vq_bpf_attach(b, "vqc0", "eth9"), -ENODEV);
+
+	sock = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(inet_pton(AF_INET, TUN_PEER, &dst.sin_addr), 1);
+	for (int i = 0; i < 5; i++) {
+		size_t n = dp_rtp(rtp, 8, (uint16_t)(7 + i), 160u * i, 0x7e57);
+
+		ck_assert_int_eq(sendto(sock, rtp, n, 0,
+					(struct sockaddr *)&dst, sizeof(dst)),
+				 (ssize_t)n);
+	}
+	close(sock);
+	v = dp_val(b, TUN_PEER, CHAIN_PORT);
+	ck_assert_uint_eq(v.packets, 5);
+	ck_assert_uint_eq(v.bytes, 5 * (20 + 8 + 172)); /* no link header */
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].ssrc, 0x7e57);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 5);
+
+	ck_assert_int_eq(vq_bpf_detach(b, "vqc0"), 0);
+	ck_assert_int_eq(vq_bpf_detach(b, "vqtun0"), 0);
+	close(tun);
 }
 END_TEST
 
@@ -328,6 +690,15 @@ Suite *backend_bpf_suite(bool kernel)
 	tcase_add_checked_fixture(tc, NULL, dp_close);
 	tcase_add_test(tc, attach_uses_a_pinned_tcx_link);
 	tcase_add_test(tc, clsact_fallback_removes_only_its_own_qdisc);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("chain");
+	tcase_add_checked_fixture(tc, NULL, dp_close);
+	tcase_add_test(tc, tcx_program_after_voipq_sees_every_packet);
+	tcase_add_test(tc, clsact_filter_after_voipq_tcx_sees_every_packet);
+	tcase_add_test(tc, clsact_filter_after_voipq_filter_sees_every_packet);
+	tcase_add_test(tc, rtp_header_past_the_linear_area_is_counted);
+	tcase_add_test(tc, attach_picks_the_program_for_the_framing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -642,6 +642,101 @@ START_TEST(dscp_rewrite_only_leaving_the_wan)
 }
 END_TEST
 
+/* ---- no link-layer header ---------------------------------------------- */
+
+#define ETH_HLEN	14
+
+/*
+ * On ppp0, WireGuard or tun, and the IFB fed from one, a packet starts at
+ * its IP header: these are dp_udp4()'s frames without their first 14
+ * bytes. The Ethernet program reads an address as the ethertype and leaves
+ * the packet as not IP, unprioritised; the headerless program classifies
+ * it as the Ethernet one classifies the framed packet.
+ */
+START_TEST(headerless_ipv4_hit_and_miss)
+{
+	struct vq_bpf *b = dp_open(false);
+	static struct dp_result r;
+	uint8_t f[PB_MAX], *p = f + ETH_HLEN, junk[40] = { 0x20 };
+	struct voipq_ep_val v;
+	struct voipq_stats s;
+	size_t n;
+
+	dp_add(b, FAR, 30000, 0);
+	dp_add(b, FAR, 30004, VOIPQ_EP_DSCP_EF);
+	n = dp_udp4(f, PHONE, 4000, FAR, 30000, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio(b, p, n, 0), 0);
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), VOICE_PRIO);
+	/* by source: the far end's stream, on the IFB */
+	n = dp_udp4(f, FAR, 30000, PHONE, 4000, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), VOICE_PRIO);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.packets, 2);
+	ck_assert_uint_eq(v.bytes, 2 * n);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 1);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_FROM].received, 1);
+
+	/* another port, another host */
+	n = dp_udp4(f, PHONE, 4000, FAR, 30002, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+	n = dp_udp4(f, PHONE, 4000, "198.51.100.8", 30000, rtp, rtp_len) -
+	    ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+
+	/* a pure TCP ACK: its length is measured from offset 0 */
+	n = tcp4(f, 0, 0) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), ACK_PRIO);
+	n = tcp4(f, 0, 1) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+
+	/* EF at offset 0, the header checksum still valid */
+	n = dp_udp4(f, PHONE, 4000, FAR, 30004, rtp, rtp_len) - ETH_HLEN;
+	p[1] = 10 << 2 | 1;
+	pb_put16(p + 10, ip_csum(p, 20));
+	dp_run_prog(vq_bpf_prog_fd_l3(b), p, n, 0, &r);
+	ck_assert_uint_eq(r.priority, VOICE_PRIO);
+	ck_assert_uint_eq(r.out[1], VOIPQ_DSCP_EF << 2 | 1);
+	ck_assert_uint_eq(ip_csum(r.out, 20), 0);
+
+	/* version 2: not IP, not malformed */
+	ck_assert_uint_eq(dp_prio_l3(b, junk, sizeof(junk), 0), 0);
+	s = dp_stats(b);
+	ck_assert_uint_eq(s.hits, 3);
+	ck_assert_uint_eq(s.acks, 1);
+	ck_assert_uint_eq(s.malformed, 0);
+}
+END_TEST
+
+START_TEST(headerless_ipv6_hit_and_miss)
+{
+	struct vq_bpf *b = dp_open(false);
+	static struct dp_result r;
+	uint8_t f[PB_MAX], *p = f + ETH_HLEN;
+	size_t n;
+
+	dp_add(b, FAR6, 30000, VOIPQ_EP_DSCP_EF);
+	n = dp_udp6(f, PHONE6, 4000, FAR6, 30000, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio(b, p, n, 0), 0);
+	dp_run_prog(vq_bpf_prog_fd_l3(b), p, n, 0, &r);
+	ck_assert_uint_eq(r.priority, VOICE_PRIO);
+	/* the traffic class, at offset 0 after the version, is EF's */
+	ck_assert_uint_eq(r.out[0] >> 4, 6);
+	ck_assert_uint_eq(((r.out[0] & 0x0f) << 4 | r.out[1] >> 4) >> 2,
+			  VOIPQ_DSCP_EF);
+	n = dp_udp6(f, FAR6, 30000, PHONE6, 4000, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b, FAR6, 30000).packets, 2);
+
+	/* another port; the same address as an IPv4-mapped one */
+	n = dp_udp6(f, PHONE6, 4000, FAR6, 30002, rtp, rtp_len) - ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+	n = dp_udp6(f, PHONE6, 4000, "2001:db8:2::8", 30000, rtp, rtp_len) -
+	    ETH_HLEN;
+	ck_assert_uint_eq(dp_prio_l3(b, p, n, 0), 0);
+	ck_assert_uint_eq(dp_stats(b).hits, 2);
+}
+END_TEST
+
 /* ---- RTP statistics ----------------------------------------------------- */
 
 /* One RTP packet from @src to @dst through the classifier and the reference. */
@@ -733,6 +828,61 @@ START_TEST(rtp_sequence_gap_counts_loss)
 	ck_assert_uint_eq(r->received, 1);
 	ck_assert_uint_eq(r->base_seq, 7);
 	ck_assert_uint_eq(r->ext_max_seq, 7);
+}
+END_TEST
+
+/*
+ * RTCP multiplexed on the RTP port (RFC 5761): the phone's generic NACK for
+ * the far end's stream goes to the far end's endpoint, as the phone's RTP
+ * does. Its bytes 8..11 are the far end's SSRC: taken for RTP, they would
+ * restart the phone's statistics. It leaves them as they were, as the
+ * reference does, and so does every other second byte of RTCP's 192..223;
+ * the payload types either side of the range still count.
+ */
+START_TEST(rtcp_feedback_leaves_rtp_statistics_alone)
+{
+	struct vq_bpf *b = dp_open(true);
+	struct vq_rtp_stream ref;
+	struct voipq_rtp_dir before;
+	struct voipq_ep_val v;
+	struct vq_rtp_hdr h;
+	uint8_t f[PB_MAX], r[16];
+	size_t n, rl;
+
+	dp_add(b, FAR, 30000, 0);
+	vq_rtp_stream_init(&ref, 0x5151, 8000);
+	for (int i = 0; i < 10; i++)
+		feed_both(b, &ref, FAR, 30000, 8, (uint16_t)(100 + i), 160u * i,
+			  0x5151, 1000 * MS + 20 * MS * i);
+	before = dp_val(b, FAR, 30000).rtp[VOIPQ_DIR_TO];
+	ck_assert_uint_eq(before.received, 10);
+
+	rl = rtcp_nack(r, 0x5151, 0x7777, 104);
+	ck_assert_int_eq(vq_rtp_parse(r, rl, &h), -EINVAL);
+	n = dp_udp4(f, PHONE, 4000, FAR, 30000, r, rl);
+	/* still the call's: prioritised, only not counted as RTP */
+	ck_assert_uint_eq(dp_prio(b, f, n, 1300 * MS), VOICE_PRIO);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].ssrc, 0x5151);
+	ck_assert_mem_eq(&v.rtp[VOIPQ_DIR_TO], &before, sizeof(before));
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &ref);
+
+	for (int b1 = 192; b1 <= 223; b1++) {
+		r[1] = (uint8_t)b1;
+		ck_assert_int_eq(vq_rtp_parse(r, rl, &h), -EINVAL);
+		n = dp_udp4(f, PHONE, 4000, FAR, 30000, r, rl);
+		dp_prio(b, f, n, 1300 * MS + b1);
+	}
+	v = dp_val(b, FAR, 30000);
+	ck_assert_mem_eq(&v.rtp[VOIPQ_DIR_TO], &before, sizeof(before));
+	ck_assert_uint_eq(v.packets, 10 + 1 + 32);
+
+	/* payload types 63 and 96 with the marker: 191 and 224 */
+	feed_both(b, &ref, FAR, 30000, 191, 110, 1600, 0x5151, 1400 * MS);
+	feed_both(b, &ref, FAR, 30000, 224, 111, 1760, 0x5151, 1420 * MS);
+	v = dp_val(b, FAR, 30000);
+	ck_assert_uint_eq(v.rtp[VOIPQ_DIR_TO].received, 12);
+	assert_dir_matches(&v, VOIPQ_DIR_TO, &ref);
 }
 END_TEST
 
@@ -1194,6 +1344,12 @@ Suite *datapath_suite(void)
 	tcase_add_test(tc, dscp_rewrite_only_leaving_the_wan);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("headerless");
+	tcase_add_checked_fixture(tc, setup, dp_close);
+	tcase_add_test(tc, headerless_ipv4_hit_and_miss);
+	tcase_add_test(tc, headerless_ipv6_hit_and_miss);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("rtp");
 	tcase_add_checked_fixture(tc, setup, dp_close);
 	tcase_add_test(tc, rtp_sequence_gap_counts_loss);
@@ -1203,6 +1359,7 @@ Suite *datapath_suite(void)
 	tcase_add_test(tc, rtp_directions_kept_apart);
 	tcase_add_test(tc, rtp_echo_same_ssrc_both_ways);
 	tcase_add_test(tc, rtp_destination_match_wins);
+	tcase_add_test(tc, rtcp_feedback_leaves_rtp_statistics_alone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("prefix");

@@ -175,6 +175,44 @@ START_TEST(new_ssrc_restarts_the_statistics)
 }
 END_TEST
 
+/*
+ * What sch_voipq counts as RTP is what the reference parses as RTP, for
+ * every version, CSRC count, marker and payload type (X and P, which only
+ * the reference follows, left clear), with the CSRC list just fitting and
+ * one word short.
+ */
+START_TEST(rtp_or_not_agrees_with_reference)
+{
+	struct vq_rtp_hdr rh;
+	u8 h[12 + 4 * 15] = { 0 };
+	int rtcp = 0;
+
+	for (unsigned int b0 = 0; b0 < 256; b0++) {
+		u32 need = 12 + 4 * (b0 & 0x0f);
+
+		if (b0 & 0x30)
+			continue;
+		for (unsigned int b1 = 0; b1 < 256; b1++) {
+			h[0] = (u8)b0;
+			h[1] = (u8)b1;
+			for (u32 len = need - 4; len <= need; len += 4) {
+				bool ok = !vq_rtp_parse(h, len, &rh);
+
+				ck_assert_msg(voipq_rtp_hdr_ok(h, len) == ok,
+					      "%02x %02x, %u bytes: kmod %d, "
+					      "reference %d", b0, b1, len,
+					      !ok, ok);
+			}
+			if (b0 == 0x80 && b1 >= 192 && b1 <= 223 &&
+			    !voipq_rtp_hdr_ok(h, need))
+				rtcp++;
+		}
+	}
+	/* RFC 5761 §4: all of 192..223 is RTCP's, feedback and XR too */
+	ck_assert_int_eq(rtcp, 32);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kmod_rtp");
@@ -187,6 +225,7 @@ int main(void)
 	tcase_add_test(tc, jitter_matches_reference_audio_and_video);
 	tcase_add_test(tc, paced_stream_has_zero_jitter);
 	tcase_add_test(tc, new_ssrc_restarts_the_statistics);
+	tcase_add_test(tc, rtp_or_not_agrees_with_reference);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

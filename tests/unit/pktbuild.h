@@ -38,6 +38,23 @@ static inline size_t udp_wrap(uint8_t *out, uint16_t sport, uint16_t dport,
 	return 8 + n;
 }
 
+/*
+ * An RFC 4585 generic NACK (RTCP RTPFB, FMT 1, second byte 205): @sender
+ * asks @media to resend packet @pid. 16 bytes.
+ */
+static inline size_t rtcp_nack(uint8_t *out, uint32_t sender, uint32_t media,
+			       uint16_t pid)
+{
+	out[0] = 0x81;		/* version 2, FMT 1 */
+	out[1] = 205;		/* RTPFB */
+	pb_put16(out + 2, 3);	/* length in words, minus one */
+	pb_put32(out + 4, sender);
+	pb_put32(out + 8, media);
+	pb_put16(out + 12, pid);
+	pb_put16(out + 14, 0);	/* no more lost packets (BLP) */
+	return 16;
+}
+
 static inline size_t tcp_wrap(uint8_t *out, uint16_t sport, uint16_t dport,
 			      uint32_t seq, uint8_t flags, const void *pl,
 			      size_t n)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pktbuild.h"
 #include "rtpstats.h"
 #include "suites.h"
 
@@ -464,17 +465,61 @@ START_TEST(parse_rejects_rtcp)
 	struct vq_rtp_hdr h;
 
 	ck_assert_int_eq(vq_rtp_parse(p, sizeof(p), &h), -EINVAL);
-	for (int pt = 200; pt <= 204; pt++) {	/* SR RR SDES BYE APP */
-		p[1] = pt;
+	/*
+	 * RFC 5761 §4: all of 192..223 is RTCP's, not only SR..APP
+	 * (200..204) but RTPFB, PSFB, XR (205..207) and the rest; without
+	 * the marker too (payload types 64..95).
+	 */
+	for (int b1 = 192; b1 <= 223; b1++) {
+		p[1] = b1;
+		ck_assert_int_eq(vq_rtp_parse(p, sizeof(p), &h), -EINVAL);
+		p[1] = b1 - 128;
 		ck_assert_int_eq(vq_rtp_parse(p, sizeof(p), &h), -EINVAL);
 	}
 	/* Neighbours of the RTCP range are ordinary payload types. */
-	p[1] = 199;
+	p[1] = 191;
 	ck_assert_int_eq(vq_rtp_parse(p, sizeof(p), &h), 0);
-	ck_assert_uint_eq(h.pt, 71);
-	p[1] = 205;
+	ck_assert_uint_eq(h.pt, 63);
+	p[1] = 224;
 	ck_assert_int_eq(vq_rtp_parse(p, sizeof(p), &h), 0);
-	ck_assert_uint_eq(h.pt, 77);
+	ck_assert_uint_eq(h.pt, 96);
+	p[1] = 63;
+	ck_assert_int_eq(vq_rtp_parse(p, sizeof(p), &h), 0);
+	p[1] = 96;
+	ck_assert_int_eq(vq_rtp_parse(p, sizeof(p), &h), 0);
+}
+END_TEST
+
+/* Parse, and update only what parses as RTP, as analyze.c does. */
+static int take(struct vq_rtp_stream *s, const uint8_t *p, size_t len,
+		uint64_t arrival)
+{
+	struct vq_rtp_hdr h;
+	int err = vq_rtp_parse(p, len, &h);
+
+	if (!err)
+		vq_rtp_stream_update(s, &h, arrival);
+	return err;
+}
+
+START_TEST(generic_nack_after_rtp_leaves_stream_alone)
+{
+	uint8_t p[16] = { 0x80, 8 };
+	struct vq_rtp_stream s, before;
+
+	vq_rtp_stream_init(&s, 0x5151, 8000);
+	for (int i = 0; i < 10; i++) {
+		pb_put16(p + 2, 100 + i);
+		pb_put32(p + 4, 160u * i);
+		pb_put32(p + 8, 0x5151);
+		ck_assert_int_eq(take(&s, p, 12, 1000 * MS + 20 * MS * i), 0);
+	}
+	ck_assert_uint_eq(s.received, 10);
+	memcpy(&before, &s, sizeof(s));
+	/* muxed on the port: the NACK's bytes 8..11 are another SSRC */
+	rtcp_nack(p, 0x5151, 0x7777, 104);
+	ck_assert_int_eq(take(&s, p, 16, 1300 * MS), -EINVAL);
+	ck_assert_mem_eq(&s, &before, sizeof(s));
 }
 END_TEST
 
@@ -521,6 +566,7 @@ Suite *rtpstats_suite(void)
 	tcase_add_test(tc, parse_rejects_extension_past_end);
 	tcase_add_test(tc, parse_checks_padding);
 	tcase_add_test(tc, parse_rejects_rtcp);
+	tcase_add_test(tc, generic_nack_after_rtp_leaves_stream_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }
