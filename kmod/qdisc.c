@@ -542,6 +542,9 @@ static void voipq_reset(struct Qdisc *sch)
 	struct voipq_sched_data *q = qdisc_priv(sch);
 	unsigned int i;
 
+	/* After a failed ->init (qdisc_put() resets): nothing to empty. */
+	if (!q->flows)
+		return;
 	qdisc_watchdog_cancel(&q->watchdog);
 	rtnl_kfree_skbs(q->vhead, q->vtail);
 	q->vhead = NULL;
@@ -615,6 +618,10 @@ static int voipq_change(struct Qdisc *sch, struct nlattr *opt,
 
 	if (!opt) {
 		NL_SET_ERR_MSG_MOD(extack, "Options are required: at least a rate");
+		/* net.core.default_qdisc's creation has no extack: log it. */
+		if (!extack)
+			net_warn_ratelimited("sch_voipq: %s: cannot be a default qdisc: it needs a rate; add it with tc qdisc add ... voipq rate RATE\n",
+					     qdisc_dev(sch)->name);
 		return -EINVAL;
 	}
 	err = nla_parse_nested(tb, TCA_VOIPQ_MAX, opt, voipq_opt_policy, extack);
