@@ -289,8 +289,17 @@ static struct sk_buff *voipq_voice_pop(struct Qdisc *sch)
 	q->vbacklog -= len;
 	sch->q.qlen--;
 	sch->qstats.backlog -= len;
+	return skb;
+}
+
+/* The voice band's head, to send. */
+static struct sk_buff *voipq_voice_send(struct Qdisc *sch)
+{
+	struct voipq_sched_data *q = qdisc_priv(sch);
+	struct sk_buff *skb = voipq_voice_pop(sch);
+
 	q->st.voice_packets++;
-	q->st.voice_bytes += len;
+	q->st.voice_bytes += qdisc_pkt_len(skb);
 	return skb;
 }
 
@@ -511,7 +520,7 @@ static struct sk_buff *voipq_dequeue(struct Qdisc *sch)
 
 		if (cost <= q->vtokens) {
 			q->vtokens -= cost;
-			skb = voipq_voice_pop(sch);
+			skb = voipq_voice_send(sch);
 		}
 	}
 	if (!skb)
@@ -519,7 +528,7 @@ static struct sk_buff *voipq_dequeue(struct Qdisc *sch)
 	if (!skb && q->vhead) {
 		/* Over the cap, but bulk is idle: the capacity is spare. */
 		q->st.voice_over_cap++;
-		skb = voipq_voice_pop(sch);
+		skb = voipq_voice_send(sch);
 	}
 
 	if (q->cstats.drop_count) {
@@ -661,14 +670,26 @@ static int voipq_change(struct Qdisc *sch, struct nlattr *opt,
 		q->trust_dscp = nla_get_u8(tb[TCA_VOIPQ_TRUST_DSCP]);
 	voipq_set_rates(q);
 
-	/* A smaller limit: bulk's fattest flows first, then voice's tail. */
+	/*
+	 * A smaller limit: bulk's fattest flows first, then voice's oldest,
+	 * then what the core requeued on sch->gso_skb: q.qlen counts those
+	 * too, and they are in neither band.
+	 */
 	while (sch->q.qlen > sch->limit) {
 		unsigned int qlen = sch->q.qlen, backlog = sch->qstats.backlog;
 
 		if (voipq_drop_fat(sch, VOIPQ_DROP_BATCH, &to_free) < 0) {
-			struct sk_buff *skb = voipq_voice_pop(sch);
+			struct sk_buff *skb;
 
-			q->st.voice_drops++;
+			if (q->vhead) {
+				skb = voipq_voice_pop(sch);
+				q->st.voice_drops++;
+			} else {
+				/* Direct: not our ->dequeue, which shapes. */
+				skb = qdisc_dequeue_internal(sch, true);
+				if (!skb)
+					break;
+			}
 			qdisc_qstats_drop(sch);
 			__qdisc_drop(skb, &to_free);
 		}
