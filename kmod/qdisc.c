@@ -531,7 +531,12 @@ static struct sk_buff *voipq_dequeue(struct Qdisc *sch)
 		skb = voipq_voice_send(sch);
 	}
 
-	if (q->cstats.drop_count) {
+	/*
+	 * Not with q.qlen 0: a parent's qlen_notify (HTB's deactivates the
+	 * class in its own dequeue) must not run now. The next round tells it,
+	 * as fq_codel and codel do.
+	 */
+	if (q->cstats.drop_count && sch->q.qlen) {
 		qdisc_tree_reduce_backlog(sch, q->cstats.drop_count,
 					  q->cstats.drop_len);
 		q->cstats.drop_count = 0;
@@ -572,6 +577,9 @@ static void voipq_reset(struct Qdisc *sch)
 	memset(q->backlogs, 0, VOIPQ_FLOWS * sizeof(*q->backlogs));
 	q->bqlen = 0;
 	q->bbacklog = 0;
+	/* Drops dequeue deferred: the parents' counts are reset too. */
+	q->cstats.drop_count = 0;
+	q->cstats.drop_len = 0;
 	q->t_next = 0;
 }
 

@@ -215,3 +215,27 @@ bl=$(tc_backlog) && [ "$bl" = "0 0" ] && ok "drained to 0b 0p, both bands empty"
 	not_ok "drained to 0b 0p, both bands empty ($bl; $(cat $OUT))"
 run "qdisc del after traffic" in_ns $A vqkctl qdisc del a0
 
+# sch_voipq as HTB's leaf, HTB shaping, CoDel dropping (ecn off, target
+# 1 ms). CoDel keeps at least an MTU's worth queued, the MTU of the device
+# when the qdisc was made, but a packet can be larger (GSO, or here the
+# MTU raised to 1600 since): then a round can drop packets and send the
+# last one, leaving q.qlen 0 with drops to report, which dequeue must
+# leave for a later round (HTB's qlen_notify would deactivate the class
+# HTB is dequeuing from). The dmesg check catches a WARN in HTB.
+run "HTB at 4 Mbit/s, voipq leaf with ecn off and a 1 ms target" sh -c "
+	modprobe sch_htb && $TC -n $A qdisc add dev a0 root handle 1: htb default 10 &&
+	$TC -n $A class add dev a0 parent 1: classid 1:10 htb rate 4mbit &&
+	$TC -n $A qdisc add dev a0 parent 1:10 handle 10: voipq rate 1gbit noecn target 1ms interval 10ms"
+run "MTU 1600 on both ends" sh -c "$IP -n $A link set a0 mtu 1600 && $IP -n $B link set b0 mtu 1600"
+for i in 1 2 3; do
+	in_ns $A vqtraffic send 10.0.0.2 5001 -f 4 -l 1500 -s 1 > /dev/null 2>&1
+	sleep 1
+done
+$TC -n $A -s -j qdisc show dev a0 > $OUT
+echo "# under HTB:" $(jq -r '.[] | "\(.kind) backlog \(.backlog)b \(.qlen)p dropped \(.drops)"' $OUT)
+drops=$(jq '.[] | select(.kind == "voipq") | .codel_drops' $OUT)
+[ "${drops:-0}" -gt 0 ] && ok "CoDel drops under HTB ($drops)" || not_ok "CoDel drops under HTB ($(cat $OUT))"
+[ "$(jq -r '.[] | select(.kind == "voipq") | "\(.backlog) \(.qlen)"' $OUT)" = "0 0" ] &&
+	ok "the leaf drained to 0b 0p" || not_ok "the leaf drained to 0b 0p ($(cat $OUT))"
+run "HTB tree deleted, MTU 1500 again" sh -c "$TC -n $A qdisc del dev a0 root &&
+	$IP -n $A link set a0 mtu 1500 && $IP -n $B link set b0 mtu 1500"
