@@ -820,7 +820,8 @@ static void voipq_idle_scan(struct work_struct *work)
 
 		spin_lock_bh(&ep->lock);
 		seen = ep->st.last_seen_ns ?: ep->st.created_ns;
-		idle = !ep->st.idle_announced &&
+		/* A packet since @now was read is newer than @now: not idle. */
+		idle = !ep->st.idle_announced && now > seen &&
 		       now - seen > (u64)ep->pol.idle_ms * NSEC_PER_MSEC;
 		if (idle)
 			ep->st.idle_announced = true;
