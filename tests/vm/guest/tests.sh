@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# sch_voipq inside the VM: load, qdisc round trips, the netlink ABI,
-# namespaces, permissions, traffic, load/unload, voipqd on the kmod backend
-# (and auto), and the dmesg check.
+# sch_voipq inside the VM: load, qdisc round trips, voipq as the default
+# qdisc, the netlink ABI, namespaces, permissions, traffic, load/unload,
+# voipqd on the kmod backend (and auto), and the dmesg check.
 . /tests/lib.sh
 
 modprobe veth
