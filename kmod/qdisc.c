@@ -283,8 +283,17 @@ static struct sk_buff *voipq_voice_pop(struct Qdisc *sch)
 	q->vbacklog -= len;
 	sch->q.qlen--;
 	sch->qstats.backlog -= len;
+	return skb;
+}
+
+/* The voice band's head, to send. */
+static struct sk_buff *voipq_voice_send(struct Qdisc *sch)
+{
+	struct voipq_sched_data *q = qdisc_priv(sch);
+	struct sk_buff *skb = voipq_voice_pop(sch);
+
 	q->st.voice_packets++;
-	q->st.voice_bytes += len;
+	q->st.voice_bytes += qdisc_pkt_len(skb);
 	return skb;
 }
 
@@ -564,7 +573,7 @@ static struct sk_buff *voipq_dequeue(struct Qdisc *sch)
 
 		if (cost <= q->vtokens) {
 			q->vtokens -= cost;
-			skb = voipq_voice_pop(sch);
+			skb = voipq_voice_send(sch);
 		}
 	}
 	if (!skb)
@@ -572,10 +581,15 @@ static struct sk_buff *voipq_dequeue(struct Qdisc *sch)
 	if (!skb && q->vhead) {
 		/* Over the cap, but bulk is idle: the capacity is spare. */
 		q->st.voice_over_cap++;
-		skb = voipq_voice_pop(sch);
+		skb = voipq_voice_send(sch);
 	}
 
-	if (q->cstats.drop_count) {
+	/*
+	 * Not with q.qlen 0: a parent's qlen_notify (HTB's deactivates the
+	 * class in its own dequeue) must not run now. The next round tells it,
+	 * as fq_codel and codel do.
+	 */
+	if (q->cstats.drop_count && sch->q.qlen) {
 		qdisc_tree_reduce_backlog(sch, q->cstats.drop_count,
 					  q->cstats.drop_len);
 		q->cstats.drop_count = 0;
@@ -595,6 +609,9 @@ static void voipq_reset(struct Qdisc *sch)
 	struct voipq_sched_data *q = qdisc_priv(sch);
 	unsigned int i;
 
+	/* After a failed ->init (qdisc_put() resets): nothing to empty. */
+	if (!q->flows)
+		return;
 	qdisc_watchdog_cancel(&q->watchdog);
 	rtnl_kfree_skbs(q->vhead, q->vtail);
 	q->vhead = NULL;
@@ -613,6 +630,9 @@ static void voipq_reset(struct Qdisc *sch)
 	memset(q->backlogs, 0, VOIPQ_FLOWS * sizeof(*q->backlogs));
 	q->bqlen = 0;
 	q->bbacklog = 0;
+	/* Drops dequeue deferred: the parents' counts are reset too. */
+	q->cstats.drop_count = 0;
+	q->cstats.drop_len = 0;
 	q->t_next = 0;
 }
 
@@ -656,6 +676,22 @@ static void voipq_set_rates(struct voipq_sched_data *q)
 	q->vtokens = min(q->vtokens, q->vburst);
 }
 
+/*
+ * A packet the core requeued on sch->gso_skb: counted in q.qlen, in
+ * neither band. (qdisc_dequeue_internal() does this too, but only kernels
+ * with its 2025 backport have it.)
+ */
+static struct sk_buff *voipq_requeued_pop(struct Qdisc *sch)
+{
+	struct sk_buff *skb = __skb_dequeue(&sch->gso_skb);
+
+	if (skb) {
+		sch->q.qlen--;
+		qdisc_qstats_backlog_dec(sch, skb);
+	}
+	return skb;
+}
+
 static int voipq_change(struct Qdisc *sch, struct nlattr *opt,
 			struct netlink_ext_ack *extack)
 {
@@ -668,6 +704,10 @@ static int voipq_change(struct Qdisc *sch, struct nlattr *opt,
 
 	if (!opt) {
 		NL_SET_ERR_MSG_MOD(extack, "Options are required: at least a rate");
+		/* net.core.default_qdisc's creation has no extack: log it. */
+		if (!extack)
+			net_warn_ratelimited("sch_voipq: %s: cannot be a default qdisc: it needs a rate; add it with tc qdisc add ... voipq rate RATE\n",
+					     qdisc_dev(sch)->name);
 		return -EINVAL;
 	}
 	err = nla_parse_nested(tb, TCA_VOIPQ_MAX, opt, voipq_opt_policy, extack);
@@ -707,14 +747,25 @@ static int voipq_change(struct Qdisc *sch, struct nlattr *opt,
 		q->trust_dscp = nla_get_u8(tb[TCA_VOIPQ_TRUST_DSCP]);
 	voipq_set_rates(q);
 
-	/* A smaller limit: bulk's fattest flows first, then voice's tail. */
+	/*
+	 * A smaller limit: bulk's fattest flows first, then voice's oldest,
+	 * then what the core requeued on sch->gso_skb: q.qlen counts those
+	 * too, and they are in neither band.
+	 */
 	while (sch->q.qlen > sch->limit) {
 		unsigned int qlen = sch->q.qlen, backlog = sch->qstats.backlog;
 
 		if (voipq_drop_fat(sch, VOIPQ_DROP_BATCH, &to_free) < 0) {
-			struct sk_buff *skb = voipq_voice_pop(sch);
+			struct sk_buff *skb;
 
-			q->st.voice_drops++;
+			if (q->vhead) {
+				skb = voipq_voice_pop(sch);
+				q->st.voice_drops++;
+			} else {
+				skb = voipq_requeued_pop(sch);
+				if (!skb)
+					break;
+			}
 			qdisc_qstats_drop(sch);
 			__qdisc_drop(skb, &to_free);
 		}

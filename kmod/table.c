@@ -602,7 +602,7 @@ static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOSPC;
 		goto out_unlock;
 	}
-	ep = kzalloc(sizeof(*ep), GFP_KERNEL);
+	ep = kzalloc(sizeof(*ep), GFP_KERNEL_ACCOUNT);
 	if (!ep) {
 		err = -ENOMEM;
 		goto out_unlock;
@@ -747,24 +747,24 @@ static const struct genl_ops voipq_genl_ops[] = {
 	{
 		.cmd	= VOIPQ_CMD_EP_SET,
 		.doit	= voipq_nl_set,
-		.flags	= GENL_ADMIN_PERM,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= VOIPQ_CMD_EP_DEL,
 		.doit	= voipq_nl_del,
-		.flags	= GENL_ADMIN_PERM,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		/* Reads too: endpoints say who is calling whom. */
 		.cmd	= VOIPQ_CMD_EP_GET,
 		.doit	= voipq_nl_get,
 		.dumpit	= voipq_nl_dump,
-		.flags	= GENL_ADMIN_PERM,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= VOIPQ_CMD_EP_FLUSH,
 		.doit	= voipq_nl_flush,
-		.flags	= GENL_ADMIN_PERM,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };
 
@@ -820,7 +820,8 @@ static void voipq_idle_scan(struct work_struct *work)
 
 		spin_lock_bh(&ep->lock);
 		seen = ep->st.last_seen_ns ?: ep->st.created_ns;
-		idle = !ep->st.idle_announced &&
+		/* A packet since @now was read is newer than @now: not idle. */
+		idle = !ep->st.idle_announced && now > seen &&
 		       now - seen > (u64)ep->pol.idle_ms * NSEC_PER_MSEC;
 		if (idle)
 			ep->st.idle_announced = true;

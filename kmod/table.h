@@ -7,16 +7,22 @@
 #ifndef VOIPQ_KMOD_TABLE_H
 #define VOIPQ_KMOD_TABLE_H
 
+#include <linux/build_bug.h>
 #include <linux/types.h>
 #include <net/net_namespace.h>
 
-/* The lookup key; the same layout as bpf/voipq.h's struct voipq_ep_key. */
+/*
+ * The lookup key; the same layout as bpf/voipq.h's struct voipq_ep_key.
+ * Its 20 bytes make rhashtable hash it with jhash2(), as u32 words: hence
+ * the alignment, which the fields alone would leave at 2.
+ */
 struct voipq_key {
 	u8 family;
 	u8 proto;
 	__be16 port;
 	u8 addr[16];
-};
+} __aligned(4);
+static_assert(sizeof(struct voipq_key) == 20);
 
 /* What the qdisc learned from one packet's headers. */
 struct voipq_pkt {

@@ -78,6 +78,14 @@ refuse "flush without CAP_NET_ADMIN" "Operation not permitted" \
 refuse "dump without CAP_NET_ADMIN" "Operation not permitted" \
 	in_ns $A vqkctl --as-nobody ep dump
 expect "refused requests changed nothing" "^count 301" in_ns $A vqkctl ep dump
+# CAP_NET_ADMIN counts in the user namespace that owns the table's network
+# namespace: a user namespace's root programs a network namespace of its
+# own, and not A, which the initial user namespace owns.
+expect "root of a user namespace sets and dumps its own network namespace's table" \
+	"^count 1" unshare -U -r -n sh -c "vqkctl ep set 192.0.2.30 4000 && vqkctl ep dump"
+refuse "root of a user namespace cannot set in A" "Operation not permitted" \
+	in_ns $A unshare -U -r vqkctl ep set 192.0.2.31 4000
+refuse "nor dump A" "Operation not permitted" in_ns $A unshare -U -r vqkctl ep dump
 
 # One table per namespace.
 expect "namespace B has its own, empty table" "^count 0" in_ns $B vqkctl ep dump

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# sch_voipq inside the VM: load, qdisc round trips, the netlink ABI,
-# namespaces, permissions, traffic, load/unload, voipqd on the kmod backend
-# (and auto), and the dmesg check.
+# sch_voipq inside the VM: load, qdisc round trips, voipq as the default
+# qdisc, the netlink ABI, namespaces, permissions, traffic, load/unload,
+# voipqd on the kmod backend (and auto), and the dmesg check.
 . /tests/lib.sh
 
 modprobe veth
@@ -55,6 +55,23 @@ refuse "tc: unknown option" "unknown option" in_ns $A $TC qdisc change dev a0 ro
 run "tc qdisc replace" in_ns $A $TC qdisc replace dev a0 root voipq rate 20mbit
 run "tc qdisc del" in_ns $A $TC qdisc del dev a0 root
 refuse "tc: add without a rate" "Error: sch_voipq: A rate is required" in_ns $A $TC qdisc add dev a0 root voipq share 10
+
+# voipq as net.core.default_qdisc: created without options, its init fails
+# (no rate); the core resets and destroys it and falls back to noqueue.
+# IFB devices queue (veth does not), one TX queue or several (mq's leaves).
+dq=$(cat /proc/sys/net/core/default_qdisc)
+run "default_qdisc set to voipq" sh -c "echo voipq > /proc/sys/net/core/default_qdisc"
+I=vqi$N
+run "an IFB device comes up with voipq the default" sh -c "modprobe ifb && $IP link add $I type ifb && $IP link set $I up"
+expect "it falls back to noqueue" "qdisc noqueue" $TC qdisc show dev $I
+expect "the kernel says the default failed, sch_voipq says why" \
+	"$I: cannot be a default qdisc: it needs a rate" sh -c "dmesg | grep -F '$I: default qdisc (voipq) fail' && dmesg"
+run "a voipq root on it, then deleted" sh -c "$TC qdisc add dev $I root voipq rate 1mbit && $TC qdisc del dev $I root"
+expect "the deleted root falls back to noqueue again" "qdisc noqueue" $TC qdisc show dev $I
+run "a 2-queue IFB device comes up (mq of voipq)" sh -c "$IP link add ${I}m numtxqueues 2 type ifb && $IP link set ${I}m up"
+expect "it falls back to noqueue" "qdisc noqueue" $TC qdisc show dev ${I}m
+run "default_qdisc restored ($dq), the IFB devices gone" \
+	sh -c "echo $dq > /proc/sys/net/core/default_qdisc && $IP link del $I && $IP link del ${I}m"
 
 . /tests/t_netlink.sh
 . /tests/t_traffic.sh
