@@ -57,6 +57,9 @@ __diag_ignore_all("-Wunused-function", "codel_set_enqueue_time() is replaced");
 #include <net/codel_qdisc.h>
 __diag_pop();
 #include <net/dsfield.h>
+#if __has_include(<net/gso.h>)
+#include <net/gso.h>		/* skb_gso_segment(), since 6.5 */
+#endif
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/netlink.h>
