@@ -66,6 +66,7 @@ struct dialog {
 struct call {
 	LIST_ENTRY(call) hnode;
 	TAILQ_ENTRY(call) lru;
+	TAILQ_ENTRY(call) rank_node; /* in t->rank[call_rank(c)] */
 	char call_id[VQ_CALLID_LEN];
 	char caller_tag[VQ_TAG_LEN];
 	char from[VQ_URI_LEN];
@@ -84,11 +85,27 @@ struct call {
 LIST_HEAD(call_bucket, call);
 TAILQ_HEAD(call_list, call);
 
+/*
+ * The order calls give way at a cap: tombstones, then calls nothing has
+ * answered yet (a scanner's INVITEs), then early calls. A confirmed call
+ * sends no SIP while its media flows, so it is the least recently active
+ * one; it is never evicted, and a newcomer that finds only confirmed calls
+ * is refused instead. Confirmed calls end by BYE or expiry.
+ */
+enum call_rank {
+	RANK_OVER,
+	RANK_CALLING,
+	RANK_EARLY,
+	RANK_CONFIRMED,
+	__RANK_MAX,
+};
+
 struct vq_tracker {
 	struct vq_tracker_cfg cfg;
 	struct call_bucket *buckets;
 	uint32_t mask;
 	struct call_list lru; /* least recently active first */
+	struct call_list rank[__RANK_MAX]; /* the same, by call_rank() */
 	struct vq_epset *eps;
 	struct vq_backend_ops backend;
 	const struct vq_tracker_ops *ops;
@@ -128,6 +145,15 @@ static bool call_over(const struct call *c)
 	return c->state >= VQ_CALL_ENDED;
 }
 
+static enum call_rank call_rank(const struct call *c)
+{
+	if (call_over(c))
+		return RANK_OVER;
+	if (c->state == VQ_CALL_CALLING)
+		return RANK_CALLING;
+	return c->state == VQ_CALL_EARLY ? RANK_EARLY : RANK_CONFIRMED;
+}
+
 /* --- events ------------------------------------------------------------ */
 
 static void call_view(const struct call *c, struct vq_call_view *v)
@@ -163,7 +189,9 @@ static void set_state(struct vq_tracker *t, struct call *c, uint8_t state,
 {
 	if (c->state == state)
 		return;
+	TAILQ_REMOVE(&t->rank[call_rank(c)], c, rank_node);
 	c->state = state;
+	TAILQ_INSERT_TAIL(&t->rank[call_rank(c)], c, rank_node);
 	if (call_over(c))
 		c->ended_ns = ts_ns;
 	call_event(t, c, VQ_CALL_STATE, NULL, ts_ns);
@@ -181,7 +209,7 @@ static struct vq_dialog_id dialog_id(const struct call *c,
 	};
 }
 
-static void evict_oldest(struct vq_tracker *t, uint64_t ts_ns);
+static bool evict_one(struct vq_tracker *t, uint64_t ts_ns);
 
 static void set_ref(struct vq_tracker *t, const struct call *c,
 		    const struct dialog *d, const struct media_set *s,
@@ -193,8 +221,8 @@ static void set_ref(struct vq_tracker *t, const struct call *c,
 		if (vq_epset_ref(t->eps, &s->eps[i], &id, reason, ts_ns) !=
 		    -ENOSPC)
 			continue;
-		/* Full: the oldest call gives way to the one being set up. */
-		evict_oldest(t, ts_ns);
+		/* Full: a call not yet up gives way to this one. */
+		evict_one(t, ts_ns);
 		vq_epset_ref(t->eps, &s->eps[i], &id, reason, ts_ns);
 	}
 }
@@ -570,21 +598,26 @@ static void call_free(struct vq_tracker *t, struct call *c, uint64_t ts_ns)
 	call_event(t, c, VQ_CALL_FREE, NULL, ts_ns);
 	LIST_REMOVE(c, hnode);
 	TAILQ_REMOVE(&t->lru, c, lru);
+	TAILQ_REMOVE(&t->rank[call_rank(c)], c, rank_node);
 	t->n_calls--;
 	free(c->dialogs);
 	free(c);
 }
 
-static void evict_oldest(struct vq_tracker *t, uint64_t ts_ns)
+/* Free the first call by the order of enum call_rank; false if none may go. */
+static bool evict_one(struct vq_tracker *t, uint64_t ts_ns)
 {
 	struct call *c;
 
-	TAILQ_FOREACH(c, &t->lru, lru) {
-		if (c != t->current) {
-			call_free(t, c, ts_ns);
-			return;
+	for (unsigned int r = 0; r < RANK_CONFIRMED; r++) {
+		TAILQ_FOREACH(c, &t->rank[r], rank_node) {
+			if (c != t->current) {
+				call_free(t, c, ts_ns);
+				return true;
+			}
 		}
 	}
+	return false;
 }
 
 static struct call *call_new(struct vq_tracker *t, const struct vq_sip_msg *m,
@@ -592,10 +625,10 @@ static struct call *call_new(struct vq_tracker *t, const struct vq_sip_msg *m,
 {
 	struct call *c;
 
-	/* At the cap, the least recently active call goes (tombstones first
-	 * in practice: nothing touches them). */
-	if (t->n_calls >= t->cfg.max_calls)
-		evict_oldest(t, ts_ns);
+	if (t->n_calls >= t->cfg.max_calls && !evict_one(t, ts_ns)) {
+		t->stats.calls_refused++;
+		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -614,6 +647,7 @@ static struct call *call_new(struct vq_tracker *t, const struct vq_sip_msg *m,
 	LIST_INSERT_HEAD(&t->buckets[key_hash(c->call_id, c->caller_tag) & t->mask],
 			 c, hnode);
 	TAILQ_INSERT_TAIL(&t->lru, c, lru);
+	TAILQ_INSERT_TAIL(&t->rank[call_rank(c)], c, rank_node);
 	t->n_calls++;
 	t->stats.calls_created++;
 	t->stats.calls_active++;
@@ -626,6 +660,8 @@ static void call_touch(struct vq_tracker *t, struct call *c, uint64_t ts_ns)
 	c->last_ns = ts_ns;
 	TAILQ_REMOVE(&t->lru, c, lru);
 	TAILQ_INSERT_TAIL(&t->lru, c, lru);
+	TAILQ_REMOVE(&t->rank[call_rank(c)], c, rank_node);
+	TAILQ_INSERT_TAIL(&t->rank[call_rank(c)], c, rank_node);
 }
 
 /* A tombstone brought back: a new attempt, or a 2xx that raced a CANCEL. */
@@ -995,6 +1031,8 @@ struct vq_tracker *vq_tracker_new(const struct vq_tracker_cfg *cfg,
 	}
 	t->mask = n - 1;
 	TAILQ_INIT(&t->lru);
+	for (unsigned int r = 0; r < __RANK_MAX; r++)
+		TAILQ_INIT(&t->rank[r]);
 	return t;
 }
 

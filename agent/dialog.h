@@ -107,6 +107,7 @@ struct vq_tracker_stats {
 	uint64_t calls_ended;
 	uint64_t calls_expired;
 	uint64_t calls_evicted;
+	uint64_t calls_refused;   /* at max_calls, all held confirmed */
 	uint64_t forks_refused;   /* early dialogs past max_forks */
 	uint64_t endpoints_dropped; /* past 8 per party and SDP */
 	uint64_t requests[__VQ_SIP_METHOD_MAX];
