@@ -209,22 +209,35 @@ static struct vq_dialog_id dialog_id(const struct call *c,
 	};
 }
 
-static bool evict_one(struct vq_tracker *t, uint64_t ts_ns);
+static bool evict_one(struct vq_tracker *t, bool for_endpoints,
+		      uint64_t ts_ns);
 
+/*
+ * Take a reference for each endpoint of @s. At the endpoint cap, calls not
+ * yet up give way one by one until the endpoint fits; one that still does
+ * not is dropped from @s, so that nothing releases a reference it never
+ * held (the endpoint could by then be another call's).
+ */
 static void set_ref(struct vq_tracker *t, const struct call *c,
-		    const struct dialog *d, const struct media_set *s,
+		    const struct dialog *d, struct media_set *s,
 		    const char *reason, uint64_t ts_ns)
 {
 	struct vq_dialog_id id = dialog_id(c, d);
+	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < s->n; i++) {
-		if (vq_epset_ref(t->eps, &s->eps[i], &id, reason, ts_ns) !=
-		    -ENOSPC)
+		int err;
+
+		while ((err = vq_epset_ref(t->eps, &s->eps[i], &id, reason,
+					   ts_ns)) == -ENOSPC &&
+		       evict_one(t, true, ts_ns))
+			;
+		if (err)
 			continue;
-		/* Full: a call not yet up gives way to this one. */
-		evict_one(t, ts_ns);
-		vq_epset_ref(t->eps, &s->eps[i], &id, reason, ts_ns);
+		s->stream[n] = s->stream[i];
+		s->eps[n++] = s->eps[i];
 	}
+	s->n = (uint8_t)n;
 }
 
 static void set_unref(struct vq_tracker *t, const struct call *c,
@@ -604,17 +617,38 @@ static void call_free(struct vq_tracker *t, struct call *c, uint64_t ts_ns)
 	free(c);
 }
 
-/* Free the first call by the order of enum call_rank; false if none may go. */
-static bool evict_one(struct vq_tracker *t, uint64_t ts_ns)
+static bool party_holds_eps(const struct party *p)
+{
+	return p->live && ((p->has_active && p->active.n) ||
+			   (p->has_pending && p->pending.n));
+}
+
+static bool call_holds_eps(const struct call *c)
+{
+	if (party_holds_eps(&c->caller))
+		return true;
+	for (unsigned int i = 0; i < c->n_dialogs; i++)
+		if (party_holds_eps(&c->dialogs[i]->callee))
+			return true;
+	return false;
+}
+
+/*
+ * Free the first call by the order of enum call_rank, only one that holds
+ * endpoints when @for_endpoints; false when none may go.
+ */
+static bool evict_one(struct vq_tracker *t, bool for_endpoints, uint64_t ts_ns)
 {
 	struct call *c;
 
-	for (unsigned int r = 0; r < RANK_CONFIRMED; r++) {
+	/* Tombstones hold no endpoints. */
+	for (unsigned int r = for_endpoints ? RANK_CALLING : RANK_OVER;
+	     r < RANK_CONFIRMED; r++) {
 		TAILQ_FOREACH(c, &t->rank[r], rank_node) {
-			if (c != t->current) {
-				call_free(t, c, ts_ns);
-				return true;
-			}
+			if (c == t->current || (for_endpoints && !call_holds_eps(c)))
+				continue;
+			call_free(t, c, ts_ns);
+			return true;
 		}
 	}
 	return false;
@@ -625,7 +659,7 @@ static struct call *call_new(struct vq_tracker *t, const struct vq_sip_msg *m,
 {
 	struct call *c;
 
-	if (t->n_calls >= t->cfg.max_calls && !evict_one(t, ts_ns)) {
+	if (t->n_calls >= t->cfg.max_calls && !evict_one(t, false, ts_ns)) {
 		t->stats.calls_refused++;
 		return NULL;
 	}

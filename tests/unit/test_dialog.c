@@ -17,6 +17,8 @@
  *   === orphan-bye CALL-ID    the latest BYE for a call the tracker does
  *                             not hold had this Call-ID ("-": none yet)
  *   === registered 1          2xx answers to REGISTER reported so far
+ *   === config max_endpoints 4  a cap other than the default (max_calls,
+ *                             max_endpoints), before the first message
  */
 #include <check.h>
 #include <dirent.h>
@@ -299,6 +301,24 @@ static void run_scenario(const char *path, const char *name)
 			ck_assert_msg(sc.registered == want_n,
 				      "%s:%u: %u registrations reported, want %u",
 				      name, sc.lineno, sc.registered, want_n);
+		} else if (!strncmp(line, "=== config ", 11)) {
+			char key[32];
+			unsigned int v;
+
+			ck_assert_int_eq(sscanf(line + 11, "%31s %u", key, &v), 2);
+			ck_assert_msg(!vq_tracker_stats(sc.t)->messages,
+				      "%s:%u: config after a message", name,
+				      sc.lineno);
+			if (!strcmp(key, "max_calls"))
+				cfg.max_calls = v;
+			else if (!strcmp(key, "max_endpoints"))
+				cfg.max_endpoints = v;
+			else
+				ck_abort_msg("%s:%u: unknown config %s", name,
+					     sc.lineno, key);
+			vq_tracker_free(sc.t);
+			sc.t = vq_tracker_new(&cfg, &ops, &sc);
+			ck_assert_ptr_nonnull(sc.t);
 		} else if (!strncmp(line, "=== expire ", 11)) {
 			t = strtod(line + 11, NULL);
 			vq_tracker_expire(sc.t, (uint64_t)(t * 1e9));
