@@ -397,7 +397,7 @@ static void sendf(struct scenario *sc, double t, const char *fmt, ...)
 
 static void sendf(struct scenario *sc, double t, const char *fmt, ...)
 {
-	static char text[16384];
+	static char text[65536];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -604,6 +604,39 @@ START_TEST(eviction_order_ended_then_calling_then_early)
 }
 END_TEST
 
+/*
+ * A message whose parse would cost the square of its lines or list items is
+ * refused and counted as invalid; an ordinary INVITE after it is a call.
+ */
+START_TEST(messages_too_costly_to_parse_are_counted_invalid)
+{
+	static char body[32768], allow[2048] = "INVITE";
+	struct scenario *sc = tracker_open(0, 0);
+	const struct vq_tracker_stats *st = vq_tracker_stats(sc->t);
+	int o = snprintf(body, sizeof(body), "%s", sdp_body("192.0.2.10", 4000, 1));
+
+	while (o < 30000) /* 7,500 lines */
+		o += snprintf(body + o, sizeof(body) - (size_t)o, "a=x\n");
+	invite(sc, 0, "lines", body);
+	for (unsigned int i = 0; i < 300; i++)
+		strcat(allow, ",ACK");
+	sendf(sc, 1, "INVITE sip:bob@198.51.100.20 SIP/2.0\n" CALL_HDRS
+	      "To: <sip:bob@198.51.100.20>\nCall-ID: %s\nCSeq: 1 INVITE\n"
+	      "Allow: %s\nContent-Length: 0\n", "items", "items", "items",
+	      allow);
+	ck_assert_uint_eq(st->invalid, 2);
+	ck_assert_uint_eq(st->parsed, 0);
+	ck_assert_uint_eq(st->calls_created, 0);
+
+	invite(sc, 2, "ordinary", sdp_body("192.0.2.10", 4000, 1));
+	ck_assert_uint_eq(st->invalid, 2);
+	ck_assert_uint_eq(st->parsed, 1);
+	ck_assert_uint_eq(st->calls_created, 1);
+	ck_assert(has_ep(sc, "192.0.2.10", 4000));
+	vq_tracker_free(sc->t);
+}
+END_TEST
+
 static char **corpus;
 static int n_corpus;
 
@@ -668,6 +701,7 @@ Suite *dialog_suite(void)
 	tcase_add_test(tc, scanner_offers_do_not_evict_confirmed_call_endpoints);
 	tcase_add_test(tc, confirmed_calls_at_cap_refuse_new_call);
 	tcase_add_test(tc, eviction_order_ended_then_calling_then_early);
+	tcase_add_test(tc, messages_too_costly_to_parse_are_counted_invalid);
 	suite_add_tcase(s, tc);
 	return s;
 }

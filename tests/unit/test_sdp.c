@@ -385,6 +385,35 @@ START_TEST(huge_body_is_too_big)
 }
 END_TEST
 
+/* An SDP whose one m= line lists @n formats, lines ended by @eol. */
+static int parse_formats(unsigned int n, const char *eol)
+{
+	static char body[65536];
+	struct vq_sdp sdp;
+	int o = snprintf(body, sizeof(body),
+			 "v=0%so=- 1 1 IN IP4 192.0.2.1%ss=-%s"
+			 "c=IN IP4 192.0.2.1%st=0 0%sm=audio 4000 RTP/AVP",
+			 eol, eol, eol, eol, eol);
+
+	for (unsigned int i = 0; i < n; i++)
+		o += snprintf(body + o, sizeof(body) - (size_t)o, " %u", i % 128);
+	o += snprintf(body + o, sizeof(body) - (size_t)o, "%sa=sendonly%s",
+		      eol, eol);
+	ck_assert_uint_lt((size_t)o, sizeof(body) - 1);
+	return vq_sdp_parse(body, (size_t)o, &sdp);
+}
+
+/* libosip2 lists formats at a cost of their square: past 128 is refused. */
+START_TEST(too_many_formats_is_too_big)
+{
+	ck_assert_int_eq(parse_formats(128, "\r\n"), 0);
+	ck_assert_int_eq(parse_formats(129, "\r\n"), -E2BIG);
+	ck_assert_int_eq(parse_formats(129, "\n"), -E2BIG);
+	ck_assert_int_eq(parse_formats(129, "\r"), -E2BIG);
+	ck_assert_int_eq(parse_formats(20000, "\r\n"), -E2BIG);
+}
+END_TEST
+
 START_TEST(binary_garbage_is_invalid)
 {
 	char body[512];
@@ -460,6 +489,7 @@ Suite *sdp_suite(void)
 	tcase_add_test(tc, fqdn_connection_address_is_invalid);
 	tcase_add_test(tc, version_overflow_is_ignored_not_wrapped);
 	tcase_add_test(tc, huge_body_is_too_big);
+	tcase_add_test(tc, too_many_formats_is_too_big);
 	tcase_add_test(tc, binary_garbage_is_invalid);
 	tcase_add_test(tc, empty_body_is_invalid);
 	tcase_add_test(tc, body_need_not_be_terminated);
