@@ -3,7 +3,8 @@
  * SDP → media streams. libosip2 does the line parsing; this file applies
  * the rules that decide where media will arrive: media-level c= overrides
  * session-level c=, a=rtcp overrides port+1, a=rtcp-mux folds RTCP into the
- * RTP port, port 0 disables a stream, and c=0.0.0.0 is the old way to hold.
+ * RTP port once both offer and answer carry it (dialog.c decides), port 0
+ * disables a stream, and c=0.0.0.0 is the old way to hold.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -222,9 +223,15 @@ static void apply_rtcp(struct vq_sdp_stream *s, const char *value)
 
 	if (parse_uint(value, 65535, &port) || port == 0)
 		return;
-	if (sscanf(value, "%*u %7s %7s %47s", nettype, addrtype, addr) == 3 &&
-	    parse_conn(nettype, addrtype, addr, &ep))
-		return;
+	if (sscanf(value, "%*u %7s %7s %47s", nettype, addrtype, addr) == 3) {
+		if (parse_conn(nettype, addrtype, addr, &ep))
+			return;
+		/* "a=rtcp:9 IN IP4 0.0.0.0" (ICE, RFC 8839): no address yet. */
+		if (vq_addr_is_unspecified(&ep)) {
+			s->has_rtcp = false;
+			return;
+		}
+	}
 	ep.port = (uint16_t)port;
 	s->rtcp = ep;
 	s->has_rtcp = true;
@@ -327,10 +334,12 @@ static int parse_stream(sdp_media_t *m, const struct vq_endpoint *sess_c,
 	s->has_rtcp = port != 0 && port < 65535 &&
 		      s->rtp.proto == IPPROTO_UDP && is_rtp_proto(m->m_proto);
 	apply_attrs(s, &m->a_attributes, &rtcp_attr);
-	if (s->rtcp_mux) {
-		s->has_rtcp = false;
-	} else if (rtcp_attr && s->rtcp.port == s->rtp.port &&
-		   vq_endpoint_eq(&s->rtcp, &s->rtp)) {
+	/*
+	 * a=rtcp-mux leaves the RTCP port in place: an offerer whose answer
+	 * lacks it sends and receives RTCP there (RFC 5761 5.1.1).
+	 */
+	if (rtcp_attr && s->rtcp.port == s->rtp.port &&
+	    vq_endpoint_eq(&s->rtcp, &s->rtp)) {
 		/* a=rtcp naming the RTP port is mux by another spelling. */
 		s->has_rtcp = false;
 	}

@@ -197,7 +197,8 @@ START_TEST(rtcp_attribute_with_and_without_address)
 }
 END_TEST
 
-START_TEST(rtcp_mux_has_no_separate_rtcp)
+/* WebRTC's "a=rtcp:9 IN IP4 0.0.0.0" names no address (ICE finds it). */
+START_TEST(rtcp_mux_with_placeholder_rtcp_has_no_rtcp)
 {
 	struct vq_sdp sdp;
 	const struct vq_sdp_stream *s = sdp.streams;
@@ -211,6 +212,24 @@ START_TEST(rtcp_mux_has_no_separate_rtcp)
 	ck_assert_uint_eq(s->codec.clock_rate, 48000);
 	ck_assert_uint_eq(s->codec.pt, 111);
 	ck_assert_uint_eq(sdp.sess_version, 2);
+}
+END_TEST
+
+/*
+ * a=rtcp-mux is an offer the answer may decline (RFC 5761 5.1.1): the RTCP
+ * port it would use then, port+1 or a=rtcp, stays known.
+ */
+START_TEST(rtcp_mux_keeps_rtcp_port_for_a_declining_answer)
+{
+	struct vq_sdp sdp;
+	const struct vq_sdp_stream *s = sdp.streams;
+
+	parse_ok("rtcp_mux_offer.sdp", &sdp);
+	ck_assert_uint_eq(sdp.n_streams, 2);
+	ck_assert(s[0].rtcp_mux && s[0].has_rtcp);
+	ck_assert_ep(&s[0].rtcp, AF_INET, "192.0.2.10", 4001, IPPROTO_UDP);
+	ck_assert(s[1].rtcp_mux && s[1].has_rtcp);
+	ck_assert_ep(&s[1].rtcp, AF_INET, "192.0.2.10", 4010, IPPROTO_UDP);
 }
 END_TEST
 
@@ -469,7 +488,8 @@ Suite *sdp_suite(void)
 
 	tc = tcase_create("rtcp");
 	tcase_add_test(tc, rtcp_attribute_with_and_without_address);
-	tcase_add_test(tc, rtcp_mux_has_no_separate_rtcp);
+	tcase_add_test(tc, rtcp_mux_with_placeholder_rtcp_has_no_rtcp);
+	tcase_add_test(tc, rtcp_mux_keeps_rtcp_port_for_a_declining_answer);
 	tcase_add_test(tc, tcp_and_udptl_have_no_rtcp_port);
 	suite_add_tcase(s, tc);
 
