@@ -1211,3 +1211,52 @@ int vq_call_for_each_ep(const struct vq_call_view *v,
 		ret = party_for_each_ep(&c->dialogs[i]->callee, fn, arg);
 	return ret;
 }
+
+struct ep_count {
+	const struct vq_tracker *t;
+	const struct vq_endpoint *ep; /* NULL: count every entry */
+	unsigned int n;
+	uint64_t refs;                /* summed over the endpoint set */
+	unsigned int differ;
+};
+
+static int count_ep(void *arg, const struct vq_media_ep *mep)
+{
+	struct ep_count *cnt = arg;
+
+	cnt->n += !cnt->ep || vq_endpoint_eq(cnt->ep, &mep->ep);
+	return 0;
+}
+
+static unsigned int calls_hold(const struct vq_tracker *t,
+			       const struct vq_endpoint *ep)
+{
+	struct ep_count cnt = { .ep = ep };
+	struct vq_call_view v;
+	const struct call *c;
+
+	TAILQ_FOREACH(c, &t->lru, lru) {
+		call_view(c, &v);
+		vq_call_for_each_ep(&v, count_ep, &cnt);
+	}
+	return cnt.n;
+}
+
+static int check_refs(void *arg, const struct vq_media_ep *mep,
+		      unsigned int refs)
+{
+	struct ep_count *cnt = arg;
+
+	cnt->refs += refs;
+	cnt->differ += calls_hold(cnt->t, &mep->ep) != refs;
+	return 0;
+}
+
+bool vq_tracker_refs_match(const struct vq_tracker *t)
+{
+	struct ep_count cnt = { .t = t };
+
+	vq_epset_for_each(t->eps, check_refs, &cnt);
+	/* Equal totals: no entry names an endpoint the set lacks. */
+	return !cnt.differ && cnt.refs == calls_hold(t, NULL);
+}

@@ -144,6 +144,13 @@ int vq_call_for_each_ep(const struct vq_call_view *v,
 			int (*fn)(void *arg, const struct vq_media_ep *mep),
 			void *arg);
 
+/*
+ * Whether the calls hold exactly the references the endpoint set counts,
+ * endpoint by endpoint: for tests and fuzzing (it costs the product of the
+ * endpoints and the calls' entries).
+ */
+bool vq_tracker_refs_match(const struct vq_tracker *t);
+
 const struct vq_tracker_stats *vq_tracker_stats(const struct vq_tracker *t);
 const struct vq_epset *vq_tracker_epset(const struct vq_tracker *t);
 

@@ -101,52 +101,15 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct ep_list {
-	struct vq_endpoint eps[256];
-	unsigned int n;
-};
-
-static int add_call_ep(void *arg, const struct vq_media_ep *mep)
-{
-	struct ep_list *l = arg;
-
-	for (unsigned int i = 0; i < l->n; i++)
-		if (vq_endpoint_eq(&l->eps[i], &mep->ep))
-			return 0;
-	if (l->n < 256)
-		l->eps[l->n++] = mep->ep;
-	return 0;
-}
-
-static int visit_call(void *arg, const struct vq_call_view *v)
-{
-	return vq_call_for_each_ep(v, add_call_ep, arg);
-}
-
-static int in_list(void *arg, const struct vq_media_ep *mep, unsigned int refs)
-{
-	struct ep_list *l = arg;
-
-	for (unsigned int i = 0; i < l->n; i++)
-		if (vq_endpoint_eq(&l->eps[i], &mep->ep))
-			return 0;
-	return 1;
-}
-
 /*
  * The calls' own view of their endpoints and the endpoint set the backend
- * sees must be the same set: nothing leaked, nothing missing.
+ * sees must agree, reference by reference: nothing leaked, nothing missing.
  */
 static void check_calls_match_set(struct scenario *sc)
 {
-	static struct ep_list l;
-
-	l.n = 0;
-	vq_tracker_for_each_call(sc->t, visit_call, &l);
-	ck_assert_msg(l.n == vq_epset_count(vq_tracker_epset(sc->t)) &&
-		      !vq_epset_for_each(vq_tracker_epset(sc->t), in_list, &l),
-		      "%s:%u: calls hold %u endpoints, the set has %u",
-		      sc->file, sc->lineno, l.n,
+	ck_assert_msg(vq_tracker_refs_match(sc->t),
+		      "%s:%u: the calls' references differ from the endpoint "
+		      "set's (%u endpoints)", sc->file, sc->lineno,
 		      vq_epset_count(vq_tracker_epset(sc->t)));
 }
 
