@@ -509,6 +509,7 @@ static void print_summary(struct vq_out *o, const struct vq_analysis *a)
 	vq_out_u64(o, "calls_not_listed", NULL, a->calls_dropped);
 	vq_out_u64(o, "streams_not_followed", NULL, a->streams_dropped);
 	vq_out_u64(o, "calls_evicted", NULL, t->calls_evicted);
+	vq_out_u64(o, "calls_refused", NULL, t->calls_refused);
 	vq_out_object_close(o);
 	vq_out_object_close(o);
 }

@@ -35,12 +35,22 @@ enum party_id {
 	PARTY_CALLEE,
 };
 
+/*
+ * RTCP of an offer with a=rtcp-mux is held: kept in the offerer's set, not
+ * referenced, until the answer says whether RTCP leaves the RTP port (RFC
+ * 5761 5.1.1); then it is dropped or taken like any other endpoint.
+ */
 struct media_set {
 	uint8_t n;
 	uint8_t dropped;         /* endpoints past SET_MAX */
+	uint8_t held;            /* bit per entry: RTCP awaiting the answer */
+	uint8_t mux;             /* bit per m= line with a=rtcp-mux */
 	uint8_t stream[SET_MAX]; /* m= line index each entry came from */
 	struct vq_media_ep eps[SET_MAX];
 };
+
+_Static_assert(SET_MAX <= 8 && VQ_SDP_MAX_STREAMS <= 8,
+	       "media_set bit masks hold 8 entries and 8 m= lines");
 
 struct party {
 	struct media_set active;
@@ -66,6 +76,7 @@ struct dialog {
 struct call {
 	LIST_ENTRY(call) hnode;
 	TAILQ_ENTRY(call) lru;
+	TAILQ_ENTRY(call) rank_node; /* in t->rank[call_rank(c)] */
 	char call_id[VQ_CALLID_LEN];
 	char caller_tag[VQ_TAG_LEN];
 	char from[VQ_URI_LEN];
@@ -84,11 +95,27 @@ struct call {
 LIST_HEAD(call_bucket, call);
 TAILQ_HEAD(call_list, call);
 
+/*
+ * The order calls give way at a cap: tombstones, then calls nothing has
+ * answered yet (a scanner's INVITEs), then early calls. A confirmed call
+ * sends no SIP while its media flows, so it is the least recently active
+ * one; it is never evicted, and a newcomer that finds only confirmed calls
+ * is refused instead. Confirmed calls end by BYE or expiry.
+ */
+enum call_rank {
+	RANK_OVER,
+	RANK_CALLING,
+	RANK_EARLY,
+	RANK_CONFIRMED,
+	__RANK_MAX,
+};
+
 struct vq_tracker {
 	struct vq_tracker_cfg cfg;
 	struct call_bucket *buckets;
 	uint32_t mask;
 	struct call_list lru; /* least recently active first */
+	struct call_list rank[__RANK_MAX]; /* the same, by call_rank() */
 	struct vq_epset *eps;
 	struct vq_backend_ops backend;
 	const struct vq_tracker_ops *ops;
@@ -128,6 +155,15 @@ static bool call_over(const struct call *c)
 	return c->state >= VQ_CALL_ENDED;
 }
 
+static enum call_rank call_rank(const struct call *c)
+{
+	if (call_over(c))
+		return RANK_OVER;
+	if (c->state == VQ_CALL_CALLING)
+		return RANK_CALLING;
+	return c->state == VQ_CALL_EARLY ? RANK_EARLY : RANK_CONFIRMED;
+}
+
 /* --- events ------------------------------------------------------------ */
 
 static void call_view(const struct call *c, struct vq_call_view *v)
@@ -163,7 +199,9 @@ static void set_state(struct vq_tracker *t, struct call *c, uint8_t state,
 {
 	if (c->state == state)
 		return;
+	TAILQ_REMOVE(&t->rank[call_rank(c)], c, rank_node);
 	c->state = state;
+	TAILQ_INSERT_TAIL(&t->rank[call_rank(c)], c, rank_node);
 	if (call_over(c))
 		c->ended_ns = ts_ns;
 	call_event(t, c, VQ_CALL_STATE, NULL, ts_ns);
@@ -181,22 +219,77 @@ static struct vq_dialog_id dialog_id(const struct call *c,
 	};
 }
 
-static void evict_oldest(struct vq_tracker *t, uint64_t ts_ns);
+static bool evict_one(struct vq_tracker *t, bool for_endpoints,
+		      uint64_t ts_ns);
 
+static bool set_held(const struct media_set *s, unsigned int i)
+{
+	return s->held & (1u << i);
+}
+
+/*
+ * One reference to @mep. At the endpoint cap, calls not yet up give way
+ * one by one until it fits. Returns 0 or -errno.
+ */
+static int ep_ref(struct vq_tracker *t, const struct vq_media_ep *mep,
+		  const struct vq_dialog_id *id, const char *reason,
+		  uint64_t ts_ns)
+{
+	int err;
+
+	do
+		err = vq_epset_ref(t->eps, mep, id, reason, ts_ns);
+	while (err == -ENOSPC && evict_one(t, true, ts_ns));
+	return err;
+}
+
+/*
+ * Take a reference for each endpoint of @s but the held ones. One that
+ * does not fit is dropped from @s, so that nothing releases a reference it
+ * never held (the endpoint could by then be another call's).
+ */
 static void set_ref(struct vq_tracker *t, const struct call *c,
-		    const struct dialog *d, const struct media_set *s,
+		    const struct dialog *d, struct media_set *s,
 		    const char *reason, uint64_t ts_ns)
 {
 	struct vq_dialog_id id = dialog_id(c, d);
+	unsigned int n = 0;
+	uint8_t held = 0;
 
 	for (unsigned int i = 0; i < s->n; i++) {
-		if (vq_epset_ref(t->eps, &s->eps[i], &id, reason, ts_ns) !=
-		    -ENOSPC)
+		if (set_held(s, i))
+			held |= (uint8_t)(1u << n);
+		else if (ep_ref(t, &s->eps[i], &id, reason, ts_ns))
 			continue;
-		/* Full: the oldest call gives way to the one being set up. */
-		evict_oldest(t, ts_ns);
-		vq_epset_ref(t->eps, &s->eps[i], &id, reason, ts_ns);
+		s->stream[n] = s->stream[i];
+		s->eps[n++] = s->eps[i];
 	}
+	s->n = (uint8_t)n;
+	s->held = held;
+}
+
+/*
+ * The answer to @s's offer came, multiplexing RTCP on the m= lines in
+ * @answer_mux: held RTCP on those goes, on the others it is taken now
+ * (when @take) or kept for party_install() (RFC 5761 5.1.1).
+ */
+static void set_answered(struct vq_tracker *t, const struct call *c,
+			 const struct dialog *d, struct media_set *s,
+			 uint8_t answer_mux, bool take, uint64_t ts_ns)
+{
+	struct vq_dialog_id id = dialog_id(c, d);
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		if (set_held(s, i) &&
+		    ((answer_mux & (1u << s->stream[i])) ||
+		     (take && ep_ref(t, &s->eps[i], &id, "answer", ts_ns))))
+			continue;
+		s->stream[n] = s->stream[i];
+		s->eps[n++] = s->eps[i];
+	}
+	s->n = (uint8_t)n;
+	s->held = 0;
 }
 
 static void set_unref(struct vq_tracker *t, const struct call *c,
@@ -206,7 +299,8 @@ static void set_unref(struct vq_tracker *t, const struct call *c,
 	struct vq_dialog_id id = dialog_id(c, d);
 
 	for (unsigned int i = 0; i < s->n; i++)
-		vq_epset_unref(t->eps, &s->eps[i], &id, reason, ts_ns);
+		if (!set_held(s, i))
+			vq_epset_unref(t->eps, &s->eps[i], &id, reason, ts_ns);
 }
 
 static void party_release(struct vq_tracker *t, const struct call *c,
@@ -236,7 +330,7 @@ static void party_install(struct vq_tracker *t, const struct call *c,
 }
 
 static void set_add(struct media_set *s, uint8_t stream,
-		    const struct vq_media_ep *mep)
+		    const struct vq_media_ep *mep, bool held)
 {
 	for (unsigned int i = 0; i < s->n; i++)
 		if (vq_endpoint_eq(&s->eps[i].ep, &mep->ep))
@@ -245,6 +339,8 @@ static void set_add(struct media_set *s, uint8_t stream,
 		s->dropped++;
 		return;
 	}
+	if (held)
+		s->held |= (uint8_t)(1u << s->n);
 	s->stream[s->n] = stream;
 	s->eps[s->n++] = *mep;
 }
@@ -269,6 +365,8 @@ static void build_set(struct media_set *out, const struct vq_sdp *sdp,
 
 		if (s->disabled || s->media == VQ_MEDIA_OTHER)
 			continue;
+		if (s->rtcp_mux)
+			out->mux |= (uint8_t)(1u << i);
 		if (s->hold_addr) {
 			const struct media_set *old = prev->has_pending ? &prev->pending
 						    : &prev->active;
@@ -281,24 +379,26 @@ static void build_set(struct media_set *out, const struct vq_sdp *sdp,
 				mep = old->eps[j];
 				mep.side = side;
 				mep.dir = s->dir;
-				set_add(out, (uint8_t)i, &mep);
+				set_add(out, (uint8_t)i, &mep,
+					set_held(old, j));
 			}
 			continue;
 		}
 		mep.ep = s->rtp;
 		mep.kind = VQ_EP_RTP;
-		set_add(out, (uint8_t)i, &mep);
-		if (s->has_rtcp) {
+		set_add(out, (uint8_t)i, &mep, false);
+		/* An answer with a=rtcp-mux accepts it: no RTCP port. */
+		if (s->has_rtcp && !(s->rtcp_mux && side == VQ_SIDE_ANSWER)) {
 			mep.ep = s->rtcp;
 			mep.kind = VQ_EP_RTCP;
-			set_add(out, (uint8_t)i, &mep);
+			set_add(out, (uint8_t)i, &mep, s->rtcp_mux);
 		}
 	}
 }
 
 static bool set_same(const struct media_set *a, const struct media_set *b)
 {
-	if (a->n != b->n)
+	if (a->n != b->n || a->held != b->held)
 		return false;
 	for (unsigned int i = 0; i < a->n; i++) {
 		/* The side too: what answered an offer is announced anew. */
@@ -312,13 +412,17 @@ static bool set_same(const struct media_set *a, const struct media_set *b)
 	return true;
 }
 
-/* The offerer's pending offer was answered: it becomes what is agreed. */
+/*
+ * The offerer's pending offer was answered, multiplexing RTCP on the m=
+ * lines in @answer_mux: it becomes what is agreed.
+ */
 static void party_commit(struct vq_tracker *t, const struct call *c,
 			 const struct dialog *d, struct party *p,
-			 uint64_t ts_ns)
+			 uint8_t answer_mux, uint64_t ts_ns)
 {
 	if (!p->has_pending)
 		return;
+	set_answered(t, c, d, &p->pending, answer_mux, p->live, ts_ns);
 	if (p->has_active && p->live)
 		set_unref(t, c, d, &p->active, "answered", ts_ns);
 	p->active = p->pending;
@@ -377,7 +481,7 @@ static void apply_sdp(struct vq_tracker *t, struct call *c, struct dialog *d,
 	    (answer || *offer_from == PARTY_NONE)) {
 		if (answer) {
 			if (other)
-				party_commit(t, c, d, other, ts_ns);
+				party_commit(t, c, d, other, set.mux, ts_ns);
 			*offer_from = PARTY_NONE;
 		} else if (m->brief.is_request && d) {
 			/* Same media offered again: a refresh, answer expected. */
@@ -390,7 +494,7 @@ static void apply_sdp(struct vq_tracker *t, struct call *c, struct dialog *d,
 
 	if (answer) {
 		if (other)
-			party_commit(t, c, d, other, ts_ns);
+			party_commit(t, c, d, other, set.mux, ts_ns);
 		if (p->has_pending) /* glare: our own offer is moot */
 			party_rollback(t, c, d, p, ts_ns);
 		if (p->live)
@@ -450,6 +554,7 @@ static void overtaken_invite(struct vq_tracker *t, struct call *c,
 			     const struct vq_sip_msg *m, uint64_t ts_ns)
 {
 	struct media_set set;
+	uint8_t answer_mux = 0; /* no answer in hand: as if mux were declined */
 
 	for (unsigned int i = 0; i < c->n_dialogs; i++) {
 		struct dialog *d = c->dialogs[i];
@@ -460,6 +565,9 @@ static void overtaken_invite(struct vq_tracker *t, struct call *c,
 		    p->offer_method != VQ_SIP_INVITE)
 			continue;
 		set = p->pending;
+		/* As the answer, its a=rtcp-mux accepts multiplexing. */
+		set_answered(t, c, d, &set, set.mux, false, ts_ns);
+		answer_mux = set.mux;
 		for (unsigned int j = 0; j < set.n; j++)
 			set.eps[j].side = VQ_SIDE_ANSWER;
 		if (p->live) {
@@ -475,6 +583,7 @@ static void overtaken_invite(struct vq_tracker *t, struct call *c,
 	}
 	build_set(&set, &m->sdp, &c->caller, VQ_SIDE_OFFER);
 	t->stats.endpoints_dropped += set.dropped;
+	set_answered(t, c, NULL, &set, answer_mux, false, ts_ns);
 	if (c->caller.live)
 		set_ref(t, c, NULL, &set, "offer", ts_ns);
 	c->caller.active = set;
@@ -570,21 +679,53 @@ static void call_free(struct vq_tracker *t, struct call *c, uint64_t ts_ns)
 	call_event(t, c, VQ_CALL_FREE, NULL, ts_ns);
 	LIST_REMOVE(c, hnode);
 	TAILQ_REMOVE(&t->lru, c, lru);
+	TAILQ_REMOVE(&t->rank[call_rank(c)], c, rank_node);
 	t->n_calls--;
 	free(c->dialogs);
 	free(c);
 }
 
-static void evict_oldest(struct vq_tracker *t, uint64_t ts_ns)
+/* Held entries are not references. */
+static bool set_holds_eps(const struct media_set *s)
+{
+	return s->n > __builtin_popcount(s->held);
+}
+
+static bool party_holds_eps(const struct party *p)
+{
+	return p->live && ((p->has_active && set_holds_eps(&p->active)) ||
+			   (p->has_pending && set_holds_eps(&p->pending)));
+}
+
+static bool call_holds_eps(const struct call *c)
+{
+	if (party_holds_eps(&c->caller))
+		return true;
+	for (unsigned int i = 0; i < c->n_dialogs; i++)
+		if (party_holds_eps(&c->dialogs[i]->callee))
+			return true;
+	return false;
+}
+
+/*
+ * Free the first call by the order of enum call_rank, only one that holds
+ * endpoints when @for_endpoints; false when none may go.
+ */
+static bool evict_one(struct vq_tracker *t, bool for_endpoints, uint64_t ts_ns)
 {
 	struct call *c;
 
-	TAILQ_FOREACH(c, &t->lru, lru) {
-		if (c != t->current) {
+	/* Tombstones hold no endpoints. */
+	for (unsigned int r = for_endpoints ? RANK_CALLING : RANK_OVER;
+	     r < RANK_CONFIRMED; r++) {
+		TAILQ_FOREACH(c, &t->rank[r], rank_node) {
+			if (c == t->current || (for_endpoints && !call_holds_eps(c)))
+				continue;
 			call_free(t, c, ts_ns);
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 static struct call *call_new(struct vq_tracker *t, const struct vq_sip_msg *m,
@@ -592,10 +733,10 @@ static struct call *call_new(struct vq_tracker *t, const struct vq_sip_msg *m,
 {
 	struct call *c;
 
-	/* At the cap, the least recently active call goes (tombstones first
-	 * in practice: nothing touches them). */
-	if (t->n_calls >= t->cfg.max_calls)
-		evict_oldest(t, ts_ns);
+	if (t->n_calls >= t->cfg.max_calls && !evict_one(t, false, ts_ns)) {
+		t->stats.calls_refused++;
+		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -614,6 +755,7 @@ static struct call *call_new(struct vq_tracker *t, const struct vq_sip_msg *m,
 	LIST_INSERT_HEAD(&t->buckets[key_hash(c->call_id, c->caller_tag) & t->mask],
 			 c, hnode);
 	TAILQ_INSERT_TAIL(&t->lru, c, lru);
+	TAILQ_INSERT_TAIL(&t->rank[call_rank(c)], c, rank_node);
 	t->n_calls++;
 	t->stats.calls_created++;
 	t->stats.calls_active++;
@@ -626,6 +768,8 @@ static void call_touch(struct vq_tracker *t, struct call *c, uint64_t ts_ns)
 	c->last_ns = ts_ns;
 	TAILQ_REMOVE(&t->lru, c, lru);
 	TAILQ_INSERT_TAIL(&t->lru, c, lru);
+	TAILQ_REMOVE(&t->rank[call_rank(c)], c, rank_node);
+	TAILQ_INSERT_TAIL(&t->rank[call_rank(c)], c, rank_node);
 }
 
 /* A tombstone brought back: a new attempt, or a 2xx that raced a CANCEL. */
@@ -995,6 +1139,8 @@ struct vq_tracker *vq_tracker_new(const struct vq_tracker_cfg *cfg,
 	}
 	t->mask = n - 1;
 	TAILQ_INIT(&t->lru);
+	for (unsigned int r = 0; r < __RANK_MAX; r++)
+		TAILQ_INIT(&t->rank[r]);
 	return t;
 }
 
@@ -1044,10 +1190,12 @@ static int party_for_each_ep(const struct party *p,
 	if (!p->live)
 		return 0;
 	for (unsigned int i = 0; p->has_active && i < p->active.n; i++)
-		if ((ret = fn(arg, &p->active.eps[i])))
+		if (!set_held(&p->active, i) &&
+		    (ret = fn(arg, &p->active.eps[i])))
 			return ret;
 	for (unsigned int i = 0; p->has_pending && i < p->pending.n; i++)
-		if ((ret = fn(arg, &p->pending.eps[i])))
+		if (!set_held(&p->pending, i) &&
+		    (ret = fn(arg, &p->pending.eps[i])))
 			return ret;
 	return 0;
 }
@@ -1062,4 +1210,53 @@ int vq_call_for_each_ep(const struct vq_call_view *v,
 	for (unsigned int i = 0; !ret && i < c->n_dialogs; i++)
 		ret = party_for_each_ep(&c->dialogs[i]->callee, fn, arg);
 	return ret;
+}
+
+struct ep_count {
+	const struct vq_tracker *t;
+	const struct vq_endpoint *ep; /* NULL: count every entry */
+	unsigned int n;
+	uint64_t refs;                /* summed over the endpoint set */
+	unsigned int differ;
+};
+
+static int count_ep(void *arg, const struct vq_media_ep *mep)
+{
+	struct ep_count *cnt = arg;
+
+	cnt->n += !cnt->ep || vq_endpoint_eq(cnt->ep, &mep->ep);
+	return 0;
+}
+
+static unsigned int calls_hold(const struct vq_tracker *t,
+			       const struct vq_endpoint *ep)
+{
+	struct ep_count cnt = { .ep = ep };
+	struct vq_call_view v;
+	const struct call *c;
+
+	TAILQ_FOREACH(c, &t->lru, lru) {
+		call_view(c, &v);
+		vq_call_for_each_ep(&v, count_ep, &cnt);
+	}
+	return cnt.n;
+}
+
+static int check_refs(void *arg, const struct vq_media_ep *mep,
+		      unsigned int refs)
+{
+	struct ep_count *cnt = arg;
+
+	cnt->refs += refs;
+	cnt->differ += calls_hold(cnt->t, &mep->ep) != refs;
+	return 0;
+}
+
+bool vq_tracker_refs_match(const struct vq_tracker *t)
+{
+	struct ep_count cnt = { .t = t };
+
+	vq_epset_for_each(t->eps, check_refs, &cnt);
+	/* Equal totals: no entry names an endpoint the set lacks. */
+	return !cnt.differ && cnt.refs == calls_hold(t, NULL);
 }

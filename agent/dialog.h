@@ -107,6 +107,7 @@ struct vq_tracker_stats {
 	uint64_t calls_ended;
 	uint64_t calls_expired;
 	uint64_t calls_evicted;
+	uint64_t calls_refused;   /* at max_calls, all held confirmed */
 	uint64_t forks_refused;   /* early dialogs past max_forks */
 	uint64_t endpoints_dropped; /* past 8 per party and SDP */
 	uint64_t requests[__VQ_SIP_METHOD_MAX];
@@ -142,6 +143,13 @@ int vq_tracker_for_each_call(const struct vq_tracker *t,
 int vq_call_for_each_ep(const struct vq_call_view *v,
 			int (*fn)(void *arg, const struct vq_media_ep *mep),
 			void *arg);
+
+/*
+ * Whether the calls hold exactly the references the endpoint set counts,
+ * endpoint by endpoint: for tests and fuzzing (it costs the product of the
+ * endpoints and the calls' entries).
+ */
+bool vq_tracker_refs_match(const struct vq_tracker *t);
 
 const struct vq_tracker_stats *vq_tracker_stats(const struct vq_tracker *t);
 const struct vq_epset *vq_tracker_epset(const struct vq_tracker *t);

@@ -3,7 +3,8 @@
  * SDP → media streams. libosip2 does the line parsing; this file applies
  * the rules that decide where media will arrive: media-level c= overrides
  * session-level c=, a=rtcp overrides port+1, a=rtcp-mux folds RTCP into the
- * RTP port, port 0 disables a stream, and c=0.0.0.0 is the old way to hold.
+ * RTP port once both offer and answer carry it (dialog.c decides), port 0
+ * disables a stream, and c=0.0.0.0 is the old way to hold.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +21,12 @@
 
 #define SDP_MAX_BODY 65536
 #define SDP_PAD 4
+/*
+ * Payload formats one m= line may list. libosip2 appends each to a list by
+ * walking it from the head, so 32,000 formats cost over half a second;
+ * real offers list up to a few dozen (a WebRTC video line about 40).
+ */
+#define SDP_MAX_FORMATS 128
 
 /* RFC 3551 static payload types a phone may use without an rtpmap. */
 static const struct {
@@ -159,12 +166,21 @@ static uint8_t dir_of(const char *field, uint8_t cur)
 	return cur;
 }
 
+/*
+ * Lists are walked with an iterator: osip_list_get(list, i) starts from the
+ * head every time.
+ */
+#define for_each_elem(e, list, it)                                   \
+	for ((e) = osip_list_get_first((list), &(it)); (e);         \
+	     (e) = osip_list_get_next(&(it)))
+
 static uint32_t bw_as(osip_list_t *bws)
 {
+	osip_list_iterator_t it;
 	sdp_bandwidth_t *b;
 	unsigned long v;
 
-	for (int i = 0; (b = osip_list_get(bws, i)); i++) {
+	for_each_elem(b, bws, it) {
 		if (b->b_bwtype && !strcasecmp(b->b_bwtype, "AS") &&
 		    !parse_uint(b->b_bandwidth, 10000000, &v))
 			return (uint32_t)v;
@@ -207,9 +223,15 @@ static void apply_rtcp(struct vq_sdp_stream *s, const char *value)
 
 	if (parse_uint(value, 65535, &port) || port == 0)
 		return;
-	if (sscanf(value, "%*u %7s %7s %47s", nettype, addrtype, addr) == 3 &&
-	    parse_conn(nettype, addrtype, addr, &ep))
-		return;
+	if (sscanf(value, "%*u %7s %7s %47s", nettype, addrtype, addr) == 3) {
+		if (parse_conn(nettype, addrtype, addr, &ep))
+			return;
+		/* "a=rtcp:9 IN IP4 0.0.0.0" (ICE, RFC 8839): no address yet. */
+		if (vq_addr_is_unspecified(&ep)) {
+			s->has_rtcp = false;
+			return;
+		}
+	}
 	ep.port = (uint16_t)port;
 	s->rtcp = ep;
 	s->has_rtcp = true;
@@ -218,9 +240,10 @@ static void apply_rtcp(struct vq_sdp_stream *s, const char *value)
 static void apply_attrs(struct vq_sdp_stream *s, osip_list_t *attrs,
 			bool *rtcp_attr)
 {
+	osip_list_iterator_t it;
 	sdp_attribute_t *a;
 
-	for (int i = 0; (a = osip_list_get(attrs, i)); i++) {
+	for_each_elem(a, attrs, it) {
 		const char *f = a->a_att_field, *v = a->a_att_value;
 
 		if (!f)
@@ -256,11 +279,10 @@ static void static_codec(struct vq_codec *c)
 	}
 }
 
-static int parse_stream(sdp_message_t *sdp, int pos, const struct vq_endpoint *sess_c,
+static int parse_stream(sdp_media_t *m, const struct vq_endpoint *sess_c,
 			uint8_t sess_dir, uint32_t sess_bw,
 			struct vq_sdp_stream *s)
 {
-	sdp_media_t *m = osip_list_get(&sdp->m_medias, pos);
 	sdp_connection_t *c;
 	unsigned long port, pt;
 	bool rtcp_attr = false;
@@ -312,14 +334,35 @@ static int parse_stream(sdp_message_t *sdp, int pos, const struct vq_endpoint *s
 	s->has_rtcp = port != 0 && port < 65535 &&
 		      s->rtp.proto == IPPROTO_UDP && is_rtp_proto(m->m_proto);
 	apply_attrs(s, &m->a_attributes, &rtcp_attr);
-	if (s->rtcp_mux) {
-		s->has_rtcp = false;
-	} else if (rtcp_attr && s->rtcp.port == s->rtp.port &&
-		   vq_endpoint_eq(&s->rtcp, &s->rtp)) {
+	/*
+	 * a=rtcp-mux leaves the RTCP port in place: an offerer whose answer
+	 * lacks it sends and receives RTCP there (RFC 5761 5.1.1).
+	 */
+	if (rtcp_attr && s->rtcp.port == s->rtp.port &&
+	    vq_endpoint_eq(&s->rtcp, &s->rtp)) {
 		/* a=rtcp naming the RTP port is mux by another spelling. */
 		s->has_rtcp = false;
 	}
 	return 0;
+}
+
+/* An m= line listing more than SDP_MAX_FORMATS formats in @buf (NUL-ended). */
+static bool too_many_formats(const char *buf)
+{
+	for (const char *l = buf; l; l = strpbrk(l, "\r\n")) {
+		unsigned int spaces = 0;
+
+		l += *l == '\r' || *l == '\n';
+		if (l[0] != 'm' || l[1] != '=')
+			continue;
+		/* "m=<media> <port> <proto> <fmt> ...": two spaces before any. */
+		for (; *l && *l != '\r' && *l != '\n'; l++)
+			if (*l == ' ' && ++spaces > SDP_MAX_FORMATS + 2)
+				return true;
+		if (!*l)
+			break;
+	}
+	return false;
 }
 
 int vq_sdp_parse(const char *body, size_t len, struct vq_sdp *out)
@@ -328,11 +371,13 @@ int vq_sdp_parse(const char *body, size_t len, struct vq_sdp *out)
 	bool have_sess_c = false;
 	uint8_t sess_dir = VQ_DIR_SENDRECV;
 	sdp_message_t *sdp = NULL;
+	osip_list_iterator_t it;
 	sdp_attribute_t *a;
+	sdp_media_t *m;
 	uint32_t sess_bw;
 	unsigned long ver;
 	char *buf;
-	int err = 0, n;
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (len > SDP_MAX_BODY)
@@ -347,6 +392,10 @@ int vq_sdp_parse(const char *body, size_t len, struct vq_sdp *out)
 		return -ENOMEM;
 	memcpy(buf, body, len);
 
+	if (too_many_formats(buf)) {
+		err = -E2BIG;
+		goto out_free_buf;
+	}
 	if (sdp_message_init(&sdp) || !sdp) {
 		err = -ENOMEM;
 		goto out_free_buf;
@@ -365,19 +414,18 @@ int vq_sdp_parse(const char *body, size_t len, struct vq_sdp *out)
 		}
 		have_sess_c = true;
 	}
-	for (int i = 0; (a = osip_list_get(&sdp->a_attributes, i)); i++)
+	for_each_elem(a, &sdp->a_attributes, it)
 		if (a->a_att_field)
 			sess_dir = dir_of(a->a_att_field, sess_dir);
 	sess_bw = bw_as(&sdp->b_bandwidths);
 	if (!parse_uint(sdp->o_sess_version, UINT64_MAX / 10, &ver))
 		out->sess_version = ver;
 
-	n = osip_list_size(&sdp->m_medias);
-	for (int i = 0; i < n; i++) {
+	for_each_elem(m, &sdp->m_medias, it) {
 		struct vq_sdp_stream s;
 
-		err = parse_stream(sdp, i, have_sess_c ? &sess_c : NULL,
-				   sess_dir, sess_bw, &s);
+		err = parse_stream(m, have_sess_c ? &sess_c : NULL, sess_dir,
+				   sess_bw, &s);
 		if (err)
 			goto out_free_sdp;
 		if (out->n_streams == VQ_SDP_MAX_STREAMS) {

@@ -47,8 +47,8 @@ struct vq_sdp_stream {
 	bool disabled;    /* port 0: the stream is rejected or removed */
 	bool hold_addr;   /* c=0.0.0.0 / c=::: RFC 2543 hold */
 	bool multicast;
-	bool rtcp_mux;
-	bool has_rtcp;    /* rtcp endpoint is meaningful */
+	bool rtcp_mux;    /* a=rtcp-mux: RTCP on the RTP port once agreed */
+	bool has_rtcp;    /* rtcp is where RTCP goes without multiplexing */
 	struct vq_endpoint rtp;
 	struct vq_endpoint rtcp;
 	struct vq_codec codec;

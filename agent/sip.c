@@ -22,6 +22,18 @@
 #include "sip.h"
 
 #define SIP_MAX_MESSAGE 65535
+/*
+ * libosip2 appends to its lists by walking them from the head, so a parse
+ * costs the square of the lines and list items in a message: 64 KB of
+ * one-letter headers takes a fifth of a second, of ";x" parameters on one
+ * header most of a second. Real messages carry a few dozen header lines, a
+ * few dozen ',' ';' '&' separated items in all (IMS Contacts with feature
+ * tags among the most), and an SDP body a few dozen lines (a WebRTC offer
+ * with candidates about 200): the pre-check refuses to parse more.
+ */
+#define SIP_MAX_HEADER_LINES 128
+#define SIP_MAX_ITEMS 256
+#define SIP_MAX_BODY_LINES 512
 #define ARENA_SIZE (256 * 1024)
 
 static struct {
@@ -244,9 +256,48 @@ static bool state_relevant(const struct vq_sip_brief *b)
 	}
 }
 
+/* Occurrences of @c in [@p, @end), counting no further than @max + 1. */
+static unsigned int count_byte(const uint8_t *p, const uint8_t *end, int c,
+			       unsigned int max)
+{
+	unsigned int n = 0;
+
+	while (p < end && n <= max && (p = memchr(p, c, (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * Whether [@p, @end) has more list items than SIP_MAX_ITEMS: libosip2 makes
+ * one of each comma-separated header value, ';' parameter and '&' URI header.
+ */
+static bool too_many_items(const uint8_t *p, const uint8_t *end)
+{
+	unsigned int n = 0;
+
+	n += count_byte(p, end, ',', SIP_MAX_ITEMS);
+	n += count_byte(p, end, ';', SIP_MAX_ITEMS);
+	n += count_byte(p, end, '&', SIP_MAX_ITEMS);
+	return n > SIP_MAX_ITEMS;
+}
+
+/*
+ * Whether [@p, @end) has more than SIP_MAX_BODY_LINES lines. CRLF, LF and
+ * a bare CR all end an SDP line for libosip2; the more numerous of CR and
+ * LF counts each kind of body exactly and a mix to within a factor two.
+ */
+static bool too_many_lines(const uint8_t *p, const uint8_t *end)
+{
+	return count_byte(p, end, '\n', SIP_MAX_BODY_LINES) > SIP_MAX_BODY_LINES ||
+	       count_byte(p, end, '\r', SIP_MAX_BODY_LINES) > SIP_MAX_BODY_LINES;
+}
+
 int vq_sip_precheck(const uint8_t *data, size_t len, struct vq_sip_brief *b)
 {
 	const uint8_t *p = data, *end = data + len, *eol, *hdr_end;
+	unsigned int lines = 0;
 	bool have_cseq = false;
 	int err;
 
@@ -267,6 +318,8 @@ int vq_sip_precheck(const uint8_t *data, size_t len, struct vq_sip_brief *b)
 			return -EINVAL; /* no blank line: headers cut short */
 		if (eol == p || (eol == p + 1 && *p == '\r'))
 			break;
+		if (++lines > SIP_MAX_HEADER_LINES)
+			return -E2BIG;
 		if (!have_cseq && eol - p > 5 && !strncasecmp((const char *)p, "cseq", 4) &&
 		    (p[4] == ':' || p[4] == ' ' || p[4] == '\t')) {
 			if (parse_cseq(p, eol, b))
@@ -280,7 +333,12 @@ int vq_sip_precheck(const uint8_t *data, size_t len, struct vq_sip_brief *b)
 	b->body_len = (size_t)(end - hdr_end);
 	if (b->is_request && b->method != b->cseq_method)
 		return -EINVAL; /* RFC 3261 8.1.1.5 */
-	return state_relevant(b) ? VQ_SIP_PARSE : VQ_SIP_SKIP;
+	if (!state_relevant(b))
+		return VQ_SIP_SKIP;
+	/* Only what will be parsed is worth counting. */
+	if (too_many_items(data, hdr_end) || too_many_lines(hdr_end, end))
+		return -E2BIG;
+	return VQ_SIP_PARSE;
 }
 
 /* Copy a libosip2 string into a fixed field; oversize is an error. */

@@ -53,8 +53,11 @@ enum vq_sip_verdict {
 };
 
 /*
- * Classify a message. Returns a verdict, or -EINVAL for bytes that are not
- * a SIP message (no valid start line, no CSeq, no end of headers).
+ * Classify a message. Returns a verdict, -EINVAL for bytes that are not a
+ * SIP message (no valid start line, no CSeq, no end of headers), or -E2BIG
+ * for one with more header lines, or one to be parsed with more list items
+ * (',' ';' '&') or body lines, than any real message has: the parse would
+ * cost their square.
  */
 int vq_sip_precheck(const uint8_t *data, size_t len, struct vq_sip_brief *b);
 

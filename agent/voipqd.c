@@ -478,6 +478,7 @@ static json_object *view_status(struct daemon *d)
 	add_u64(c, "calls_active", ts->calls_active);
 	add_u64(c, "learned", es->added);
 	add_u64(c, "evicted", ts->calls_evicted);
+	add_u64(c, "calls_refused", ts->calls_refused);
 	add_u64(c, "endpoints_refused", es->full);
 	add_u64(c, "sip_flows", d->n_sig);
 	add_u64(c, "sip_flows_refused", d->sig_refused);

@@ -344,10 +344,10 @@ static void render_status(struct vq_out *o, json_object *r)
 	if (json_object_object_get_ex(r, "counters", &c)) {
 		static const char *const keys[] = {
 			"sip_seen", "sip_tls_seen", "sip_duplicates", "sip_invalid",
-			"calls_active", "learned", "evicted", "endpoints_refused",
-			"sip_flows", "sip_flows_refused", "prioritised", "demoted",
-			"acks_prioritised", "backend_errors", "ctl_refused",
-			"ctl_expired",
+			"calls_active", "learned", "evicted", "calls_refused",
+			"endpoints_refused", "sip_flows", "sip_flows_refused",
+			"prioritised", "demoted", "acks_prioritised",
+			"backend_errors", "ctl_refused", "ctl_expired",
 		};
 
 		vq_out_text(o, "counters:");

@@ -3,7 +3,8 @@
  * SIP parsing and dialog tracking under arbitrary input. The input is a
  * sequence of SIP messages separated by NUL bytes, fed to one tracker with
  * small caps so eviction and expiry paths run too; every NUL also moves the
- * clock forward, by a step the input chooses.
+ * clock forward, by a step the input chooses (at most 7.5 s). After every
+ * step the calls must hold exactly the references the endpoint set counts.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -64,9 +65,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!nul)
 			nul = end;
 		vq_tracker_input(t, p, (size_t)(nul - p), now);
+		if (!vq_tracker_refs_match(t))
+			__builtin_trap();
+		/*
+		 * The low nibble of the next message's first byte: 0.5 to
+		 * 7.5 s for any start line ("I" 4.5 s, "S" 1.5 s), so calls
+		 * live across messages and reach the caps, and expire after
+		 * a few.
+		 */
 		if (nul + 1 < end)
-			now += (uint64_t)nul[1] * 500000000ull;
+			now += (uint64_t)(nul[1] & 0x0f) * 500000000ull;
 		vq_tracker_expire(t, now);
+		if (!vq_tracker_refs_match(t))
+			__builtin_trap();
 		p = nul + 1;
 	}
 	/* Every reference taken must be given back. */

@@ -17,10 +17,14 @@
  *   === orphan-bye CALL-ID    the latest BYE for a call the tracker does
  *                             not hold had this Call-ID ("-": none yet)
  *   === registered 1          2xx answers to REGISTER reported so far
+ *   === config max_endpoints 4  a cap other than the default (max_calls,
+ *                             max_endpoints), before the first message
  */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,52 +101,15 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct ep_list {
-	struct vq_endpoint eps[256];
-	unsigned int n;
-};
-
-static int add_call_ep(void *arg, const struct vq_media_ep *mep)
-{
-	struct ep_list *l = arg;
-
-	for (unsigned int i = 0; i < l->n; i++)
-		if (vq_endpoint_eq(&l->eps[i], &mep->ep))
-			return 0;
-	if (l->n < 256)
-		l->eps[l->n++] = mep->ep;
-	return 0;
-}
-
-static int visit_call(void *arg, const struct vq_call_view *v)
-{
-	return vq_call_for_each_ep(v, add_call_ep, arg);
-}
-
-static int in_list(void *arg, const struct vq_media_ep *mep, unsigned int refs)
-{
-	struct ep_list *l = arg;
-
-	for (unsigned int i = 0; i < l->n; i++)
-		if (vq_endpoint_eq(&l->eps[i], &mep->ep))
-			return 0;
-	return 1;
-}
-
 /*
  * The calls' own view of their endpoints and the endpoint set the backend
- * sees must be the same set: nothing leaked, nothing missing.
+ * sees must agree, reference by reference: nothing leaked, nothing missing.
  */
 static void check_calls_match_set(struct scenario *sc)
 {
-	static struct ep_list l;
-
-	l.n = 0;
-	vq_tracker_for_each_call(sc->t, visit_call, &l);
-	ck_assert_msg(l.n == vq_epset_count(vq_tracker_epset(sc->t)) &&
-		      !vq_epset_for_each(vq_tracker_epset(sc->t), in_list, &l),
-		      "%s:%u: calls hold %u endpoints, the set has %u",
-		      sc->file, sc->lineno, l.n,
+	ck_assert_msg(vq_tracker_refs_match(sc->t),
+		      "%s:%u: the calls' references differ from the endpoint "
+		      "set's (%u endpoints)", sc->file, sc->lineno,
 		      vq_epset_count(vq_tracker_epset(sc->t)));
 }
 
@@ -297,6 +264,24 @@ static void run_scenario(const char *path, const char *name)
 			ck_assert_msg(sc.registered == want_n,
 				      "%s:%u: %u registrations reported, want %u",
 				      name, sc.lineno, sc.registered, want_n);
+		} else if (!strncmp(line, "=== config ", 11)) {
+			char key[32];
+			unsigned int v;
+
+			ck_assert_int_eq(sscanf(line + 11, "%31s %u", key, &v), 2);
+			ck_assert_msg(!vq_tracker_stats(sc.t)->messages,
+				      "%s:%u: config after a message", name,
+				      sc.lineno);
+			if (!strcmp(key, "max_calls"))
+				cfg.max_calls = v;
+			else if (!strcmp(key, "max_endpoints"))
+				cfg.max_endpoints = v;
+			else
+				ck_abort_msg("%s:%u: unknown config %s", name,
+					     sc.lineno, key);
+			vq_tracker_free(sc.t);
+			sc.t = vq_tracker_new(&cfg, &ops, &sc);
+			ck_assert_ptr_nonnull(sc.t);
 		} else if (!strncmp(line, "=== expire ", 11)) {
 			t = strtod(line + 11, NULL);
 			vq_tracker_expire(sc.t, (uint64_t)(t * 1e9));
@@ -320,6 +305,8 @@ static void run_scenario(const char *path, const char *name)
 				got = st->calls_created;
 			else if (!strcmp(field, "calls_evicted"))
 				got = st->calls_evicted;
+			else if (!strcmp(field, "calls_refused"))
+				got = st->calls_refused;
 			else if (!strcmp(field, "orphans"))
 				got = st->orphans;
 			else if (!strcmp(field, "retransmissions"))
@@ -348,6 +335,270 @@ static void run_scenario(const char *path, const char *name)
 	free(msg);
 	vq_tracker_free(sc.t);
 }
+
+/* --- calls built in code: floods too large for a scenario file --------- */
+
+static struct scenario *tracker_open(unsigned int max_calls,
+				     unsigned int max_endpoints)
+{
+	static struct scenario sc;
+	struct vq_tracker_cfg cfg;
+
+	vq_tracker_cfg_init(&cfg);
+	if (max_calls)
+		cfg.max_calls = max_calls;
+	if (max_endpoints)
+		cfg.max_endpoints = max_endpoints;
+	sc = (struct scenario){ .file = "built" };
+	sc.t = vq_tracker_new(&cfg, &ops, &sc);
+	ck_assert_ptr_nonnull(sc.t);
+	return &sc;
+}
+
+static void sendf(struct scenario *sc, double t, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void sendf(struct scenario *sc, double t, const char *fmt, ...)
+{
+	static char text[65536];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	send_message(sc, text, t);
+}
+
+/* An SDP from @addr with @n audio streams on ports @port, @port + 2, ... */
+static const char *sdp_body(const char *addr, unsigned int port, unsigned int n)
+{
+	static char body[4096];
+	int o = snprintf(body, sizeof(body),
+			 "v=0\no=- 1 1 IN IP4 %s\ns=-\nc=IN IP4 %s\nt=0 0\n",
+			 addr, addr);
+
+	for (unsigned int i = 0; i < n; i++)
+		o += snprintf(body + o, sizeof(body) - (size_t)o,
+			      "m=audio %u RTP/AVP 0\n", port + 2 * i);
+	return body;
+}
+
+#define CALL_HDRS "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-%s\n" \
+	"From: <sip:alice@192.0.2.10>;tag=a-%s\n"
+
+/* An initial INVITE for call @id, with an SDP when @body is not NULL. */
+static void invite(struct scenario *sc, double t, const char *id,
+		   const char *body)
+{
+	sendf(sc, t, "INVITE sip:bob@198.51.100.20 SIP/2.0\n" CALL_HDRS
+	      "To: <sip:bob@198.51.100.20>\nCall-ID: %s\nCSeq: 1 INVITE\n"
+	      "%sContent-Length: *\n\n%s", id, id, id,
+	      body ? "Content-Type: application/sdp\n" : "", body ? body : "");
+}
+
+/* A response to call @id's INVITE, from the callee tagged b-@id. */
+static void respond(struct scenario *sc, double t, const char *id,
+		    unsigned int status, const char *body)
+{
+	sendf(sc, t, "SIP/2.0 %u Whatever\n" CALL_HDRS
+	      "To: <sip:bob@198.51.100.20>;tag=b-%s\nCall-ID: %s\n"
+	      "CSeq: 1 INVITE\n%sContent-Length: *\n\n%s", status, id, id,
+	      id, id, body ? "Content-Type: application/sdp\n" : "",
+	      body ? body : "");
+}
+
+/* A call in conversation: caller @addr:4000, callee @addr:5000, RTCP +1. */
+static void confirmed_call(struct scenario *sc, double t, const char *id,
+			   const char *addr)
+{
+	invite(sc, t, id, sdp_body(addr, 4000, 1));
+	respond(sc, t + 0.5, id, 200, sdp_body(addr, 5000, 1));
+	sendf(sc, t + 0.6, "ACK sip:bob@198.51.100.20 SIP/2.0\n" CALL_HDRS
+	      "To: <sip:bob@198.51.100.20>;tag=b-%s\nCall-ID: %s\n"
+	      "CSeq: 1 ACK\nContent-Length: 0\n", id, id, id, id);
+}
+
+struct ep_probe {
+	struct vq_endpoint ep;
+	bool found;
+};
+
+static int probe_ep(void *arg, const struct vq_media_ep *mep, unsigned int refs)
+{
+	struct ep_probe *p = arg;
+
+	(void)refs;
+	p->found |= vq_endpoint_eq(&p->ep, &mep->ep);
+	return 0;
+}
+
+static bool has_ep(struct scenario *sc, const char *addr, uint16_t port)
+{
+	struct ep_probe p = { .found = false };
+
+	ck_assert_int_eq(vq_addr_parse(&p.ep, addr), 0);
+	p.ep.port = port;
+	p.ep.proto = IPPROTO_UDP;
+	vq_epset_for_each(vq_tracker_epset(sc->t), probe_ep, &p);
+	return p.found;
+}
+
+/* Both parties' RTP and RTCP, as confirmed_call() set them up. */
+static bool has_call_eps(struct scenario *sc, const char *addr)
+{
+	return has_ep(sc, addr, 4000) && has_ep(sc, addr, 4001) &&
+	       has_ep(sc, addr, 5000) && has_ep(sc, addr, 5001);
+}
+
+/*
+ * @n INVITEs from an internet scanner, each a call of its own, from
+ * 10.0.x.y with @streams streams each (none: no SDP).
+ */
+static void scan(struct scenario *sc, unsigned int n, unsigned int streams)
+{
+	char id[32], addr[32];
+
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "scan-%u", i);
+		snprintf(addr, sizeof(addr), "10.0.%u.%u", i / 256 % 256, i % 256);
+		invite(sc, 10 + i * 0.001, id,
+		       streams ? sdp_body(addr, 6000, streams) : NULL);
+	}
+}
+
+/*
+ * More scanner INVITEs than max_calls: they give way to each other, not to
+ * a call in conversation (which sends no SIP, so it is the least recently
+ * active call).
+ */
+START_TEST(scanner_invites_do_not_evict_confirmed_call)
+{
+	struct scenario *sc = tracker_open(0, 0);
+	const struct vq_tracker_stats *st = vq_tracker_stats(sc->t);
+
+	confirmed_call(sc, 0, "live", "192.0.2.10");
+	scan(sc, 4096, 0);
+	ck_assert(has_call_eps(sc, "192.0.2.10"));
+	ck_assert_uint_eq(vq_epset_count(vq_tracker_epset(sc->t)), 4);
+	ck_assert_uint_eq(st->calls_created, 4097);
+	ck_assert_uint_eq(st->calls_evicted, 1); /* the first scanner call */
+	ck_assert_uint_eq(st->calls_refused, 0);
+	check_calls_match_set(sc);
+	vq_tracker_free(sc->t);
+}
+END_TEST
+
+/* The same with SDPs: the endpoint cap makes room from scanner calls. */
+START_TEST(scanner_offers_do_not_evict_confirmed_call_endpoints)
+{
+	struct scenario *sc = tracker_open(0, 0);
+	const struct vq_tracker_stats *st = vq_tracker_stats(sc->t);
+
+	confirmed_call(sc, 0, "live", "192.0.2.10");
+	scan(sc, 2048, 8); /* 8 endpoints each kept: 16384 in all */
+	ck_assert(has_call_eps(sc, "192.0.2.10"));
+	ck_assert(has_ep(sc, "10.0.7.255", 6000)); /* the newest got in */
+	ck_assert_uint_eq(vq_epset_count(vq_tracker_epset(sc->t)), 16380);
+	ck_assert_uint_eq(st->calls_evicted, 1); /* the first scanner call */
+	vq_tracker_free(sc->t);
+}
+END_TEST
+
+/* Only confirmed calls left at the cap: the new call is refused, counted. */
+START_TEST(confirmed_calls_at_cap_refuse_new_call)
+{
+	struct scenario *sc = tracker_open(16, 0);
+	const struct vq_tracker_stats *st = vq_tracker_stats(sc->t);
+	char id[32], addr[32];
+
+	for (unsigned int i = 0; i < 16; i++) {
+		snprintf(id, sizeof(id), "up-%u", i);
+		snprintf(addr, sizeof(addr), "192.0.2.%u", 10 + i);
+		confirmed_call(sc, i, id, addr);
+	}
+	invite(sc, 100, "new", sdp_body("203.0.113.5", 4000, 1));
+	ck_assert_uint_eq(st->calls_refused, 1);
+	ck_assert_uint_eq(st->calls_evicted, 0);
+	ck_assert_uint_eq(st->calls_created, 16);
+	ck_assert(!has_ep(sc, "203.0.113.5", 4000));
+	for (unsigned int i = 0; i < 16; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%u", 10 + i);
+		ck_assert_msg(has_call_eps(sc, addr), "%s lost its media", addr);
+	}
+	check_calls_match_set(sc);
+	vq_tracker_free(sc->t);
+}
+END_TEST
+
+/*
+ * At the call cap, tombstones go first, then calls without a response, then
+ * early calls, however recently each was active; confirmed calls stay.
+ */
+START_TEST(eviction_order_ended_then_calling_then_early)
+{
+	struct scenario *sc = tracker_open(4, 0);
+	const struct vq_tracker_stats *st = vq_tracker_stats(sc->t);
+
+	confirmed_call(sc, 0, "up", "192.0.2.10");
+	invite(sc, 1, "early", sdp_body("192.0.2.20", 4000, 1));
+	respond(sc, 1.1, "early", 183, sdp_body("192.0.2.20", 5000, 1));
+	invite(sc, 2, "calling", sdp_body("192.0.2.30", 4000, 1));
+	invite(sc, 3, "ended", sdp_body("192.0.2.40", 4000, 1));
+	respond(sc, 3.1, "ended", 486, NULL);
+	ck_assert_uint_eq(vq_epset_count(vq_tracker_epset(sc->t)), 10);
+
+	invite(sc, 4, "new-1", NULL); /* the tombstone goes, not counted */
+	ck_assert_uint_eq(st->calls_evicted, 0);
+	ck_assert(has_ep(sc, "192.0.2.30", 4000));
+	invite(sc, 5, "new-2", NULL); /* then the unanswered call */
+	ck_assert_uint_eq(st->calls_evicted, 1);
+	ck_assert(!has_ep(sc, "192.0.2.30", 4000));
+	ck_assert(has_ep(sc, "192.0.2.20", 5000));
+	respond(sc, 6, "new-1", 180, NULL);
+	respond(sc, 6.1, "new-2", 180, NULL);
+	invite(sc, 7, "new-3", NULL); /* then the oldest early call */
+	ck_assert_uint_eq(st->calls_evicted, 2);
+	ck_assert(!has_ep(sc, "192.0.2.20", 4000));
+	ck_assert(!has_ep(sc, "192.0.2.20", 5000));
+	ck_assert(has_call_eps(sc, "192.0.2.10"));
+	ck_assert_uint_eq(st->calls_refused, 0);
+	check_calls_match_set(sc);
+	vq_tracker_free(sc->t);
+}
+END_TEST
+
+/*
+ * A message whose parse would cost the square of its lines or list items is
+ * refused and counted as invalid; an ordinary INVITE after it is a call.
+ */
+START_TEST(messages_too_costly_to_parse_are_counted_invalid)
+{
+	static char body[32768], allow[2048] = "INVITE";
+	struct scenario *sc = tracker_open(0, 0);
+	const struct vq_tracker_stats *st = vq_tracker_stats(sc->t);
+	int o = snprintf(body, sizeof(body), "%s", sdp_body("192.0.2.10", 4000, 1));
+
+	while (o < 30000) /* 7,500 lines */
+		o += snprintf(body + o, sizeof(body) - (size_t)o, "a=x\n");
+	invite(sc, 0, "lines", body);
+	for (unsigned int i = 0; i < 300; i++)
+		strcat(allow, ",ACK");
+	sendf(sc, 1, "INVITE sip:bob@198.51.100.20 SIP/2.0\n" CALL_HDRS
+	      "To: <sip:bob@198.51.100.20>\nCall-ID: %s\nCSeq: 1 INVITE\n"
+	      "Allow: %s\nContent-Length: 0\n", "items", "items", "items",
+	      allow);
+	ck_assert_uint_eq(st->invalid, 2);
+	ck_assert_uint_eq(st->parsed, 0);
+	ck_assert_uint_eq(st->calls_created, 0);
+
+	invite(sc, 2, "ordinary", sdp_body("192.0.2.10", 4000, 1));
+	ck_assert_uint_eq(st->invalid, 2);
+	ck_assert_uint_eq(st->parsed, 1);
+	ck_assert_uint_eq(st->calls_created, 1);
+	ck_assert(has_ep(sc, "192.0.2.10", 4000));
+	vq_tracker_free(sc->t);
+}
+END_TEST
 
 static char **corpus;
 static int n_corpus;
@@ -405,6 +656,15 @@ Suite *dialog_suite(void)
 	tcase_add_test(tc, corpus_is_not_empty);
 	tcase_add_test(tc, endpoint_kind_names_read_back);
 	tcase_add_loop_test(tc, corpus_scenario, 0, n_corpus);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("caps");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, scanner_invites_do_not_evict_confirmed_call);
+	tcase_add_test(tc, scanner_offers_do_not_evict_confirmed_call_endpoints);
+	tcase_add_test(tc, confirmed_calls_at_cap_refuse_new_call);
+	tcase_add_test(tc, eviction_order_ended_then_calling_then_early);
+	tcase_add_test(tc, messages_too_costly_to_parse_are_counted_invalid);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -197,7 +197,8 @@ START_TEST(rtcp_attribute_with_and_without_address)
 }
 END_TEST
 
-START_TEST(rtcp_mux_has_no_separate_rtcp)
+/* WebRTC's "a=rtcp:9 IN IP4 0.0.0.0" names no address (ICE finds it). */
+START_TEST(rtcp_mux_with_placeholder_rtcp_has_no_rtcp)
 {
 	struct vq_sdp sdp;
 	const struct vq_sdp_stream *s = sdp.streams;
@@ -211,6 +212,24 @@ START_TEST(rtcp_mux_has_no_separate_rtcp)
 	ck_assert_uint_eq(s->codec.clock_rate, 48000);
 	ck_assert_uint_eq(s->codec.pt, 111);
 	ck_assert_uint_eq(sdp.sess_version, 2);
+}
+END_TEST
+
+/*
+ * a=rtcp-mux is an offer the answer may decline (RFC 5761 5.1.1): the RTCP
+ * port it would use then, port+1 or a=rtcp, stays known.
+ */
+START_TEST(rtcp_mux_keeps_rtcp_port_for_a_declining_answer)
+{
+	struct vq_sdp sdp;
+	const struct vq_sdp_stream *s = sdp.streams;
+
+	parse_ok("rtcp_mux_offer.sdp", &sdp);
+	ck_assert_uint_eq(sdp.n_streams, 2);
+	ck_assert(s[0].rtcp_mux && s[0].has_rtcp);
+	ck_assert_ep(&s[0].rtcp, AF_INET, "192.0.2.10", 4001, IPPROTO_UDP);
+	ck_assert(s[1].rtcp_mux && s[1].has_rtcp);
+	ck_assert_ep(&s[1].rtcp, AF_INET, "192.0.2.10", 4010, IPPROTO_UDP);
 }
 END_TEST
 
@@ -385,6 +404,35 @@ START_TEST(huge_body_is_too_big)
 }
 END_TEST
 
+/* An SDP whose one m= line lists @n formats, lines ended by @eol. */
+static int parse_formats(unsigned int n, const char *eol)
+{
+	static char body[65536];
+	struct vq_sdp sdp;
+	int o = snprintf(body, sizeof(body),
+			 "v=0%so=- 1 1 IN IP4 192.0.2.1%ss=-%s"
+			 "c=IN IP4 192.0.2.1%st=0 0%sm=audio 4000 RTP/AVP",
+			 eol, eol, eol, eol, eol);
+
+	for (unsigned int i = 0; i < n; i++)
+		o += snprintf(body + o, sizeof(body) - (size_t)o, " %u", i % 128);
+	o += snprintf(body + o, sizeof(body) - (size_t)o, "%sa=sendonly%s",
+		      eol, eol);
+	ck_assert_uint_lt((size_t)o, sizeof(body) - 1);
+	return vq_sdp_parse(body, (size_t)o, &sdp);
+}
+
+/* libosip2 lists formats at a cost of their square: past 128 is refused. */
+START_TEST(too_many_formats_is_too_big)
+{
+	ck_assert_int_eq(parse_formats(128, "\r\n"), 0);
+	ck_assert_int_eq(parse_formats(129, "\r\n"), -E2BIG);
+	ck_assert_int_eq(parse_formats(129, "\n"), -E2BIG);
+	ck_assert_int_eq(parse_formats(129, "\r"), -E2BIG);
+	ck_assert_int_eq(parse_formats(20000, "\r\n"), -E2BIG);
+}
+END_TEST
+
 START_TEST(binary_garbage_is_invalid)
 {
 	char body[512];
@@ -440,7 +488,8 @@ Suite *sdp_suite(void)
 
 	tc = tcase_create("rtcp");
 	tcase_add_test(tc, rtcp_attribute_with_and_without_address);
-	tcase_add_test(tc, rtcp_mux_has_no_separate_rtcp);
+	tcase_add_test(tc, rtcp_mux_with_placeholder_rtcp_has_no_rtcp);
+	tcase_add_test(tc, rtcp_mux_keeps_rtcp_port_for_a_declining_answer);
 	tcase_add_test(tc, tcp_and_udptl_have_no_rtcp_port);
 	suite_add_tcase(s, tc);
 
@@ -460,6 +509,7 @@ Suite *sdp_suite(void)
 	tcase_add_test(tc, fqdn_connection_address_is_invalid);
 	tcase_add_test(tc, version_overflow_is_ignored_not_wrapped);
 	tcase_add_test(tc, huge_body_is_too_big);
+	tcase_add_test(tc, too_many_formats_is_too_big);
 	tcase_add_test(tc, binary_garbage_is_invalid);
 	tcase_add_test(tc, empty_body_is_invalid);
 	tcase_add_test(tc, body_need_not_be_terminated);

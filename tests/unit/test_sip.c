@@ -53,6 +53,85 @@ static int parse(const char *text, struct vq_sip_msg *m)
 
 /* --- pre-check ---------------------------------------------------------- */
 
+/*
+ * A message with @n repeats of @unit inserted at @at: "H" among the
+ * headers (each unit a line), "L" at the end of one header line, "B" in
+ * the body. Returns the pre-check's verdict.
+ */
+static int precheck_repeat(const char *method, char at, const char *unit,
+			   unsigned int n)
+{
+	static char buf[65536];
+	struct vq_sip_brief b;
+	int o;
+
+	o = snprintf(buf, sizeof(buf), "%s sip:bob@198.51.100.20 SIP/2.0\r\n"
+		     "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-1\r\n"
+		     "From: <sip:alice@192.0.2.10>;tag=a1\r\n"
+		     "To: <sip:bob@198.51.100.20>\r\nCall-ID: c1@192.0.2.10\r\n"
+		     "CSeq: 1 %s\r\nAllow: INVITE, ACK, CANCEL, BYE, UPDATE",
+		     method, method);
+	for (unsigned int i = 0; at == 'L' && i < n; i++)
+		o += snprintf(buf + o, sizeof(buf) - (size_t)o, "%s", unit);
+	o += snprintf(buf + o, sizeof(buf) - (size_t)o, "\r\n");
+	for (unsigned int i = 0; at == 'H' && i < n; i++)
+		o += snprintf(buf + o, sizeof(buf) - (size_t)o, "%s", unit);
+	o += snprintf(buf + o, sizeof(buf) - (size_t)o,
+		      "Content-Type: application/sdp\r\n\r\n"
+		      "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\n"
+		      "c=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
+	for (unsigned int i = 0; at == 'B' && i < n; i++)
+		o += snprintf(buf + o, sizeof(buf) - (size_t)o, "%s", unit);
+	ck_assert_uint_lt((size_t)o, sizeof(buf) - 1);
+	return vq_sip_precheck((const uint8_t *)buf, (size_t)o, &b);
+}
+
+/*
+ * libosip2's parse costs the square of a message's lines and list items:
+ * more than any real message has is refused before the parse. The message
+ * has 7 header lines, 6 items and 6 body lines of its own.
+ */
+START_TEST(too_many_lines_or_items_are_refused)
+{
+	static const struct {
+		const char *method;
+		char at;
+		const char *unit;
+		unsigned int n;
+		int want;
+	} cases[] = {
+		{ "INVITE", 'H', "X: a\r\n", 0, VQ_SIP_PARSE },
+		{ "INVITE", 'H', "X: a\r\n", 121, VQ_SIP_PARSE },
+		{ "INVITE", 'H', "X: a\r\n", 122, -E2BIG },
+		{ "INVITE", 'H', "X:a\r\n", 13000, -E2BIG },
+		/* Comma-separated values, parameters, URI headers. */
+		{ "INVITE", 'L', ", INFO", 250, VQ_SIP_PARSE },
+		{ "INVITE", 'L', ", INFO", 251, -E2BIG },
+		{ "INVITE", 'L', ";x", 251, -E2BIG },
+		{ "INVITE", 'L', "&h=1", 251, -E2BIG },
+		{ "INVITE", 'L', ",A", 30000, -E2BIG },
+		/* Body lines, however they end. */
+		{ "INVITE", 'B', "a=x\r\n", 506, VQ_SIP_PARSE },
+		{ "INVITE", 'B', "a=x\r\n", 507, -E2BIG },
+		{ "INVITE", 'B', "a=x\n", 507, -E2BIG },
+		{ "INVITE", 'B', "a=x\r", 507, -E2BIG },
+		{ "INVITE", 'B', "a=x\r\n", 12000, -E2BIG },
+		/* What is never parsed is not counted, only its header lines. */
+		{ "OPTIONS", 'L', ";x", 20000, VQ_SIP_SKIP },
+		{ "OPTIONS", 'B', "a=x\r\n", 12000, VQ_SIP_SKIP },
+		{ "OPTIONS", 'H', "X: a\r\n", 122, -E2BIG },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(precheck_repeat(cases[i].method, cases[i].at,
+					      cases[i].unit, cases[i].n) ==
+				      cases[i].want,
+			      "case %zu: %s with %u x '%s' at %c: want %d", i,
+			      cases[i].method, cases[i].n, cases[i].unit,
+			      cases[i].at, cases[i].want);
+}
+END_TEST
+
 START_TEST(request_line_is_classified)
 {
 	struct vq_sip_brief b;
@@ -428,6 +507,7 @@ Suite *sip_suite(void)
 	tcase_add_test(tc, response_to_bye_is_skipped);
 	tcase_add_test(tc, non_session_methods_are_skipped);
 	tcase_add_test(tc, prack_and_update_parsed_when_they_matter);
+	tcase_add_test(tc, too_many_lines_or_items_are_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parse");
