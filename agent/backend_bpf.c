@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 
 #include "backend_bpf.h"
+#include "shaper.h"
 #include "hash.h"
 #include "log.h"
 #include "rtpstats.h"
@@ -692,8 +693,20 @@ int vq_bpf_detach(struct vq_bpf *b, const char *ifname)
 			return err;
 		}
 		if (a && a->made_qdisc) {
-			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-			bpf_tc_hook_destroy(&hook);
+			unsigned int n;
+
+			/* Ours, but others' filters may have joined ours. */
+			err = vq_tc_clsact_filters(ifindex, &n);
+			if (err)
+				pr_warn("bpf: leaving clsact on %s: cannot count its filters: %s\n",
+					ifname, strerror(-err));
+			else if (n)
+				pr_info("bpf: leaving clsact on %s: %u filters still use it\n",
+					ifname, n);
+			else {
+				hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+				bpf_tc_hook_destroy(&hook);
+			}
 		}
 	}
 	if (a)

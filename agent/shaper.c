@@ -742,6 +742,33 @@ static int filter_scan(struct vq_nl *nl, int ifindex, uint32_t parent,
 	return vq_nl_dump(nl, nlh, filter_cb, fs);
 }
 
+/* Filters on @ifindex's clsact qdisc, ingress and egress together. */
+static int clsact_filters(struct vq_nl *nl, int ifindex, unsigned int *n)
+{
+	struct filter_scan in, eg;
+	int ret;
+
+	ret = filter_scan(nl, ifindex, INGRESS_PARENT, 0, &in);
+	if (!ret)
+		ret = filter_scan(nl, ifindex, EGRESS_PARENT, 0, &eg);
+	*n = ret ? 0 : in.n + eg.n;
+	return ret;
+}
+
+int vq_tc_clsact_filters(int ifindex, unsigned int *n)
+{
+	struct vq_nl nl;
+	int ret;
+
+	*n = 0;
+	ret = vq_nl_open(&nl, NETLINK_ROUTE);
+	if (ret)
+		return ret;
+	ret = clsact_filters(&nl, ifindex, n);
+	vq_nl_close(&nl);
+	return ret;
+}
+
 /* ---- building the tree ----------------------------------------------- */
 
 static struct nlmsghdr *tc_msg(struct vq_nl *nl, void *buf, uint16_t type,
@@ -1334,12 +1361,10 @@ static int down_teardown(struct vq_nl *nl, struct vq_shaper_state *st,
 	}
 	st->redirect = false;
 	if (st->clsact_created && !link_get(nl, st->wan, &wan)) {
-		struct filter_scan in = { 0 }, eg = { 0 };
+		unsigned int n;
 
 		/* Someone attached filters since (the classifier): keep it. */
-		if (!filter_scan(nl, wan.ifindex, INGRESS_PARENT, 0, &in) &&
-		    !filter_scan(nl, wan.ifindex, EGRESS_PARENT, 0, &eg) &&
-		    !in.n && !eg.n) {
+		if (!clsact_filters(nl, wan.ifindex, &n) && !n) {
 			char buf[VQ_NL_REQLEN];
 			struct nlmsghdr *nlh;
 
@@ -1353,7 +1378,7 @@ static int down_teardown(struct vq_nl *nl, struct vq_shaper_state *st,
 			}
 		} else {
 			pr_info("shaper: leaving clsact on %s: %u filters still use it\n",
-				st->wan, in.n + eg.n);
+				st->wan, n);
 		}
 	}
 	st->clsact_created = false;

@@ -174,4 +174,11 @@ const char *vq_leaf_name(enum vq_leaf leaf);
 const char *vq_root_name(enum vq_root root);
 const char *vq_down_mode_name(enum vq_down_mode mode);
 
+/*
+ * The tc filters on @ifindex's clsact qdisc, ingress and egress: whoever
+ * made the qdisc deletes it only when none is left, since anyone's filters
+ * would go with it. 0 or -errno.
+ */
+int vq_tc_clsact_filters(int ifindex, unsigned int *n);
+
 #endif

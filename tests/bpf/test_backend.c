@@ -307,6 +307,14 @@ START_TEST(clsact_fallback_removes_only_its_own_qdisc)
 	ck_assert_int_eq(system("/usr/sbin/tc qdisc show dev vqt1 | grep -q clsact"), 0);
 	ck_assert_int_eq(vq_bpf_detach(b, "vqt1"), -ENOENT);
 
+	/* ours, but someone's filter joined it since: it stays, with theirs */
+	ck_assert_int_eq(system("/usr/sbin/tc qdisc del dev vqt1 clsact"), 0);
+	ck_assert_int_eq(vq_bpf_attach(b, "vqt1", NULL), 0);
+	ck_assert_int_eq(system("/usr/sbin/tc filter add dev vqt1 ingress prio 5 protocol all u32 match u32 0 0 flowid 1:1"), 0);
+	ck_assert_int_eq(vq_bpf_detach(b, "vqt1"), 0);
+	ck_assert_int_ne(tc_filter_present(ifindex), 0);
+	ck_assert_int_eq(system("/usr/sbin/tc filter show dev vqt1 ingress | grep -q u32"), 0);
+
 	vq_bpf_unpin(b);
 	vq_bpf_close(b);
 }
