@@ -324,7 +324,7 @@ static int dp_up_as(struct vq_dp **out, const struct vq_dp_cfg *cfg,
 	if (state_save(dp))
 		pr_warn("datapath: cannot write state %s\n", dp->state_path);
 	if (ret) {
-		vq_dp_down(dp, false, err[0] ? NULL : err, errlen);
+		vq_dp_down(dp, cfg->keep_on_failure, err[0] ? NULL : err, errlen);
 		return ret;
 	}
 	*out = dp;
@@ -361,8 +361,9 @@ int vq_dp_up(struct vq_dp **out, const struct vq_dp_cfg *cfg, char *err,
 		VQ_BACKEND_KMOD : VQ_BACKEND_BPF;
 	second = first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD : VQ_BACKEND_BPF;
 	ret = dp_up_as(out, cfg, first, err, errlen);
-	if (!ret)
-		return 0;
+	/* A reload stays on the running backend: the other would replace it. */
+	if (!ret || cfg->keep_on_failure)
+		return ret;
 	snprintf(why, sizeof(why), "%s", err);
 	pr_info("datapath: %s backend unavailable (%s): trying %s\n",
 		vq_backend_str(first), why, vq_backend_str(second));

@@ -44,6 +44,12 @@ struct vq_dp_cfg {
 	bool dscp_ef;             /* mark upstream voice EF (bpf only) */
 	uint32_t idle_ms;         /* kmod: announce idle entries after; 0: 30 s */
 	const char *state_path;   /* NULL: no state file */
+	/*
+	 * A reload: on failure, leave what runs (the state says what) for
+	 * the caller to bring back under the running configuration, rather
+	 * than tear it all down.
+	 */
+	bool keep_on_failure;
 };
 
 struct vq_dp {

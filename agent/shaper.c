@@ -931,6 +931,13 @@ static int leaves(struct vq_nl *nl, const char *dev, int ifindex,
  * voipq's own from a run whose state file is gone). voipq neither adopts
  * nor replaces it, because teardown would then delete it.
  */
+/* How to keep someone else's root and still run voipqd. */
+static const char *keep_hint(const struct vq_shaper_config *cfg)
+{
+	return cfg->root == VQ_ROOT_VOIPQ ? "use backend = bpf with shape = no" :
+					    "run voipqd with shape = no";
+}
+
 static int foreign_root(char *err, size_t errlen, const char *dev,
 			const struct vq_shaper_dev_status *ds, const char *keep)
 {
@@ -1219,6 +1226,28 @@ static int ifb_ensure(struct vq_nl *nl, const char *name,
 	return ret;
 }
 
+/*
+ * @dev's root is free for voipq: the kernel's default (handle 0:), or
+ * voipq's own (@ours: its state says voipq made it). Checked before setup
+ * changes anything, so that a configuration that cannot be applied leaves
+ * the running one as it is.
+ */
+static int root_free(struct vq_nl *nl, const struct vq_shaper_config *cfg,
+		     const char *dev, bool ours, char *err, size_t errlen)
+{
+	struct vq_shaper_dev_status ds;
+	int ret;
+
+	ret = dev_status(nl, dev, &ds);
+	if (ret) {
+		fail(err, errlen, ret, nl, "read the qdiscs of %s", dev);
+		return ret;
+	}
+	if (!ds.root_handle || (ours && ds.like_ours))
+		return 0;
+	return foreign_root(err, errlen, dev, &ds, keep_hint(cfg));
+}
+
 static int setup(struct vq_nl *nl, const struct vq_shaper_config *cfg,
 		 struct vq_shaper_state *st, char *err, size_t errlen)
 {
@@ -1235,14 +1264,23 @@ static int setup(struct vq_nl *nl, const struct vq_shaper_config *cfg,
 		if (ret)
 			return ret;
 	}
+	down_name = cfg->down == VQ_DOWN_IFB ? cfg->ifb :
+		    cfg->down == VQ_DOWN_LAN ? cfg->lan : "";
+	/* Before anything changes: no root of someone else's in the way. */
+	ret = root_free(nl, cfg, cfg->wan,
+			!strcmp(st->wan, cfg->wan) && st->up_root, err, errlen);
+	if (!ret && cfg->down == VQ_DOWN_LAN)
+		ret = root_free(nl, cfg, down_name,
+				!strcmp(st->down_dev, down_name) && st->down_root,
+				err, errlen);
+	if (ret)
+		return ret;
 	/* Another WAN, or another downstream, than last time: undo that. */
 	if (st->wan[0] && strcmp(st->wan, cfg->wan)) {
 		ret = vq_shaper_teardown(st, err, errlen);
 		if (ret)
 			return ret;
 	}
-	down_name = cfg->down == VQ_DOWN_IFB ? cfg->ifb :
-		    cfg->down == VQ_DOWN_LAN ? cfg->lan : "";
 	if (st->down_dev[0] &&
 	    (st->down != cfg->down || strcmp(st->down_dev, down_name))) {
 		ret = down_teardown(nl, st, err, errlen);

@@ -941,9 +941,11 @@ static void close_captures(struct daemon *d)
 	d->dec = NULL;
 }
 
-static int datapath_up(struct daemon *d, char *err, size_t errlen)
+/* @reload: a failure leaves the running datapath for the old configuration. */
+static int datapath_up(struct daemon *d, bool reload, char *err, size_t errlen)
 {
 	struct vq_dp_cfg dc = {
+		.keep_on_failure = reload,
 		.shape = d->cfg.shape,
 		.pin_dir = d->cfg.pin_dir,
 		.max_endpoints = d->cfg.max_endpoints,
@@ -1300,12 +1302,12 @@ static void reload(struct daemon *d)
 			d->dp = NULL;
 		}
 		if (open_captures(d, err, sizeof(err)) ||
-		    datapath_up(d, err, sizeof(err))) {
+		    datapath_up(d, true, err, sizeof(err))) {
 			pr_warn("reload: %s; going back to the running configuration\n", err);
 			d->cfg = old;
 			close_captures(d);
 			if (open_captures(d, err, sizeof(err)) || (!d->dp &&
-			    datapath_up(d, err, sizeof(err))))
+			    datapath_up(d, false, err, sizeof(err))))
 				pr_warn("reload: cannot restore: %s\n", err);
 			return;
 		}
@@ -1430,7 +1432,7 @@ static int setup(struct daemon *d, char *err, size_t errlen)
 			    handle_ctl, d, err, errlen);
 	if (ret || (ret = vq_ctl_attach(d->ctl, d->epfd, TAG_CTL)))
 		return ret;
-	ret = datapath_up(d, err, errlen);
+	ret = datapath_up(d, false, err, errlen);
 	if (ret)
 		return ret;
 	calls_load(d);

@@ -406,8 +406,8 @@ check "restart: and prioritised (none demoted)" \
 
 # SIGHUP during the call: a new shaping percentage reshapes the link and
 # the call's flow stays; a table size waits for a restart, and says so;
-# shaping can be turned off and on; a file that does not parse changes
-# nothing.
+# shaping can be turned off and on; a configuration that cannot be
+# applied, or a file that does not parse, changes nothing.
 link_rate() { in_ns "$NS_RTR" tc class show dev r1 classid 1:1 | grep -o 'rate [^ ]*'; }
 reloaded() { [ "$(grep -c "$1" "$OUT/voipqd.log")" -gt "$2" ]; }
 n=$(grep -c "configuration reloaded" "$OUT/voipqd.log" || true)
@@ -439,6 +439,22 @@ printf 'shape_percent = 80\nsip_priority = no\n' > "$OUT/voipq.conf"
 kill -HUP "$VQD_PID"
 check "reload: shape = yes again puts both trees back" \
 	poll 100 eval 'htb_on r1 && htb_on ifb-r1 && [ "$(link_rate)" = "rate 8Mbit" ]'
+# A configuration that cannot be applied changes nothing that runs: the
+# LAN has someone else's root, so downstream = lan is refused before the
+# IFB downstream is touched.
+ifb_index() { in_ns "$NS_RTR" ip -o link show ifb-r1 | cut -d: -f1; }
+i0=$(ifb_index)
+in_ns "$NS_RTR" tc qdisc add dev r0 root tbf rate 100mbit burst 50k latency 50ms
+n=$(grep -c "going back to the running configuration" "$OUT/voipqd.log" || true)
+printf 'shape_percent = 80\nsip_priority = no\ndownstream = lan\n' > "$OUT/voipq.conf"
+kill -HUP "$VQD_PID"
+check "reload: a LAN with someone else's root is refused, and the log says whose" \
+	poll 100 reloaded "r0 already has a root qdisc (tbf .*going back to the running configuration" "$n"
+check "reload: the running IFB downstream was never torn down (same device)" \
+	test "$(ifb_index)" = "$i0"
+check "reload: someone else's root on r0 is still there" \
+	eval 'in_ns "$NS_RTR" tc qdisc show dev r0 | grep -q "^qdisc tbf"'
+in_ns "$NS_RTR" tc qdisc del dev r0 root
 n=$(grep -c "shape_percent.*keeping the running configuration" "$OUT/voipqd.log" || true)
 echo "shape_percent = lots" > "$OUT/voipq.conf"
 kill -HUP "$VQD_PID"

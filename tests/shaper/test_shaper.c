@@ -434,6 +434,33 @@ START_TEST(teardown_leaves_what_others_made_alone)
 }
 END_TEST
 
+START_TEST(a_configuration_that_cannot_be_applied_changes_nothing)
+{
+	struct vq_shaper_config c = cfg("20mbit", "100mbit", VQ_DOWN_IFB);
+	struct vq_shaper_config lan = cfg("20mbit", "100mbit", VQ_DOWN_LAN);
+	struct vq_shaper_state st = { 0 };
+	struct vq_shaper_dev_status before, after;
+	int ifb, ret;
+
+	setup_ok(&c, &st);
+	ifb = ns_ifindex("ifb-wan0");
+	status("wan0", &before);
+	/* the new downstream device has someone else's root */
+	tc("tc qdisc add dev lan0 root tbf rate 10mbit burst 20k latency 50ms");
+	ret = vq_shaper_setup(&lan, &st, err, sizeof(err));
+	ck_assert_msg(ret == -EEXIST, "setup: %d %s", ret, err);
+	ck_assert_msg(strstr(err, "lan0 already has a root qdisc (tbf"), "%s", err);
+	/* the running one is as it was: same IFB, same tree, same state */
+	ck_assert_int_eq(ns_ifindex("ifb-wan0"), ifb);
+	verify_tree("ifb-wan0", 85000000, 25500000);
+	status("wan0", &after);
+	ck_assert_uint_eq(cls(&after, BULK)->leaf_handle,
+			  cls(&before, BULK)->leaf_handle);
+	ck_assert(st.redirect && st.down == VQ_DOWN_IFB);
+	ck_assert_str_eq(st.down_dev, "ifb-wan0");
+}
+END_TEST
+
 START_TEST(teardown_keeps_an_ifb_someone_else_made)
 {
 	struct vq_shaper_config c = cfg("20mbit", "100mbit", VQ_DOWN_IFB);
@@ -644,6 +671,7 @@ static Suite *shaper_suite(void)
 	tcase_add_test(down, lan_downstream_shapes_the_lan_egress);
 	tcase_add_test(td, teardown_leaves_what_others_made_alone);
 	tcase_add_test(td, teardown_keeps_an_ifb_someone_else_made);
+	tcase_add_test(td, a_configuration_that_cannot_be_applied_changes_nothing);
 	tcase_add_test(td, state_file_survives_a_restart_and_drives_teardown);
 	tcase_add_test(td, teardown_copes_with_things_already_gone);
 	tcase_add_test(errs, missing_interface_is_enodev_with_a_hint);
