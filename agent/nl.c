@@ -181,10 +181,12 @@ static int run(struct vq_nl *nl, struct nlmsghdr *nlh, struct wrap *w)
 			ret = -errno;
 			break;
 		}
+		errno = 0;
 		ret = mnl_cb_run2(buf, (size_t)n, seq, nl->portid, cb_wrap,
 				  w, (mnl_cb_t *)ctl, NLMSG_MIN_TYPE);
+		/* A callback may fail without setting errno: still a failure. */
 		if (ret == MNL_CB_ERROR)
-			ret = -errno;
+			ret = errno ? -errno : -EPROTO;
 	} while (ret > 0);
 	free(buf);
 	return ret < 0 ? ret : 0;
