@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "capture.h"
+#include "clock.h"
 
 struct vq_capture {
 	pcap_t *p;
@@ -296,6 +297,13 @@ int vq_capture_dispatch(struct vq_capture *c, struct vq_decoder *d, int max,
 		}
 		ts = (uint64_t)h->ts.tv_sec * 1000000000ull +
 		     (uint64_t)h->ts.tv_usec * (c->nano ? 1 : 1000);
+		if (c->live) {
+			/* On the daemon's timeline, not the wall clock. */
+			struct vq_clock now;
+
+			vq_clock_read(&now);
+			ts = vq_clock_pkt_ns(&now, ts);
+		}
 		vq_decoder_input(d, c->dlt, ts, data, h->caplen);
 		n++;
 	}

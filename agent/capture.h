@@ -32,7 +32,9 @@ int vq_capture_filter(const struct vq_decoder_cfg *cfg, char *buf, size_t len);
 int vq_capture_fd(const struct vq_capture *c);
 
 /*
- * Feed up to @max frames (0: all available) to @d. Returns the number of
+ * Feed up to @max frames (0: all available) to @d, stamped with the file's
+ * timestamps, or for a live capture on the daemon's CLOCK_MONOTONIC
+ * timeline (clock.h). Returns the number of
  * frames, 0 at end of file, or -errno with a reason in @err. A file cut
  * short in the middle of a record is reported as -EIO ("truncated").
  */

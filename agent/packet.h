@@ -39,7 +39,7 @@ void vq_decoder_cfg_init(struct vq_decoder_cfg *cfg);
 
 /* What one packet or message came with. proto is IPPROTO_UDP/TCP. */
 struct vq_pkt_meta {
-	uint64_t ts_ns; /* capture time */
+	uint64_t ts_ns; /* capture time (live: CLOCK_MONOTONIC, clock.h) */
 	struct vq_endpoint src;
 	struct vq_endpoint dst;
 };

@@ -7,6 +7,8 @@
  * One thread, one epoll loop: a capture fd per interface, a signalfd for
  * SIGHUP (reload) and SIGTERM/SIGINT (stop), a 1 s timerfd for expiry, and
  * the control socket with its clients, none of which the loop waits on.
+ * Every time it keeps — packet stamps, ages, expiry — is on CLOCK_MONOTONIC
+ * (clock.h): a step of the wall clock changes none of them.
  * Teardown runs in the reverse order of setup; with --keep-datapath (or
  * after kill -9) the datapath stays as it is and keeps classifying: it
  * never depends on the daemon being alive.
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "clock.h"
 #include "config.h"
 #include "ctl.h"
 #include "datapath.h"
@@ -76,7 +79,7 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	bool running, keep_datapath;
 	bool stopping; /* the tracker's last words are not datapath changes */
-	uint64_t started_ns;
+	uint64_t started_ns; /* CLOCK_MONOTONIC, as every time here */
 	/*
 	 * The flows, and an index by endpoint: every endpoint event and
 	 * every datapath entry of the idle sweep finds its flow, so a walk
@@ -100,14 +103,6 @@ struct daemon {
 	uint32_t learn_us[LEARN_SAMPLES];
 	uint64_t learn_n;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 /* --- learning → datapath ------------------------------------------------ */
 
@@ -151,7 +146,7 @@ static struct flow_info *flow_new(struct daemon *d, const struct vq_endpoint *ep
 	if (!f)
 		return NULL;
 	f->mep.ep = *ep;
-	f->added_ns = now_ns();
+	f->added_ns = vq_clock_mono_ns();
 	LIST_INSERT_HEAD(&d->flows, f, link);
 	LIST_INSERT_HEAD(flow_bucket(d, ep), f, hlink);
 	d->n_flows++;
@@ -209,10 +204,13 @@ static uint64_t cookie_of(const char *call_id)
 
 static void learn_sample(struct daemon *d, uint64_t ts_ns)
 {
-	uint64_t lat = now_ns() - ts_ns;
+	uint64_t lat = vq_clock_mono_ns() - ts_ns;
 
-	/* A clock step, or a packet from before a reload: not a sample. */
-	if (ts_ns && lat < 10 * NSEC_PER_SEC)
+	/*
+	 * A packet from before a reload, or one put at VQ_CLOCK_MAX_LAG_NS
+	 * because the wall clock stepped while it waited: not a sample.
+	 */
+	if (ts_ns && lat < VQ_CLOCK_MAX_LAG_NS)
 		d->learn_us[d->learn_n++ % LEARN_SAMPLES] = (uint32_t)(lat / 1000);
 }
 
@@ -397,14 +395,6 @@ static const struct vq_pkt_ops pkt_ops = { .sip = on_sip };
 
 /* --- control socket views ----------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static void add_str(json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
@@ -466,7 +456,7 @@ static json_object *view_status(struct daemon *d)
 	json_object_object_add(o, "attached", att);
 	json_object_object_add(o, "datapath_attached",
 			       json_object_new_boolean(d->dp && d->dp->n_attached > 0));
-	add_u64(o, "uptime_s", (now_ns() - d->started_ns) / NSEC_PER_SEC);
+	add_u64(o, "uptime_s", (vq_clock_mono_ns() - d->started_ns) / NSEC_PER_SEC);
 	json_object_object_add(o, "learn_latency_us", learn_latency_json(d));
 
 	if (d->dp)
@@ -558,7 +548,7 @@ static int call_json(void *arg, const struct vq_call_view *v)
 	add_str(c, "from", v->from);
 	add_str(c, "to", v->to);
 	add_str(c, "state", vq_call_state_str(v->state));
-	add_u64(c, "age_s", (now_ns() - v->created_ns) / NSEC_PER_SEC);
+	add_u64(c, "age_s", (vq_clock_mono_ns() - v->created_ns) / NSEC_PER_SEC);
 	vq_call_for_each_ep(v, call_ep_json, &ce);
 	call_add_eps(c, &ce);
 	json_object_array_add(ca->calls, c);
@@ -590,7 +580,7 @@ static void adopted_calls_json(struct daemon *d, json_object *calls)
 		add_str(c, "from", "");
 		add_str(c, "to", "");
 		add_str(c, "state", "adopted");
-		add_u64(c, "age_s", (now_ns() - f->added_ns) / NSEC_PER_SEC);
+		add_u64(c, "age_s", (vq_clock_mono_ns() - f->added_ns) / NSEC_PER_SEC);
 		for (g = f; g; g = LIST_NEXT(g, link))
 			if (g->adopted && !strcmp(g->call_id, f->call_id))
 				call_ep_json(&ce, &g->mep);
@@ -648,7 +638,7 @@ static int flow_add(struct flows_arg *fa, const struct vq_prefix *p,
 	const char *codec = f ? f->mep.codec.name : "";
 	struct vq_rtp_figures to, from, *worse;
 	double mos_to, mos_from, mos;
-	uint64_t now = mono_ns();
+	uint64_t now = vq_clock_mono_ns();
 
 	add_str(o, "addr", vq_addr_str(ep, addr, sizeof(addr)));
 	add_u64(o, "prefix_len", p->len);
@@ -884,8 +874,6 @@ static json_object *handle_ctl(void *ctx, json_object *req)
 
 /* --- setup, expiry, teardown -------------------------------------------- */
 
-static uint64_t started_mono;
-
 static int ep_add_fd(struct daemon *d, int fd, uint32_t tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
@@ -1002,7 +990,7 @@ static int sweep_one(void *arg, const struct vq_endpoint *ep,
 		return 0; /* a call owns it */
 	}
 	/* Never seen: count idleness from when this daemon started. */
-	if (!ref && s->now - started_mono < idle)
+	if (!ref && s->now - s->d->started_ns < idle)
 		return 0;
 	/* The datapath may have stamped it since s->now was read. */
 	if (ref && (ref >= s->now || s->now - ref < idle))
@@ -1013,10 +1001,10 @@ static int sweep_one(void *arg, const struct vq_endpoint *ep,
 
 static void sweep_idle(struct daemon *d)
 {
-	struct sweep s = { .d = d, .now = mono_ns() };
+	struct sweep s = { .d = d, .now = vq_clock_mono_ns() };
 	char buf[VQ_ADDRSTRLEN + 8];
 
-	if (!d->dp || s.now - started_mono < (uint64_t)d->cfg.idle_timeout_s * NSEC_PER_SEC / 2)
+	if (!d->dp || s.now - d->started_ns < (uint64_t)d->cfg.idle_timeout_s * NSEC_PER_SEC / 2)
 		return;
 	vq_dp_ep_for_each(d->dp, sweep_one, &s);
 	for (unsigned int i = 0; i < s.n; i++) {
@@ -1035,6 +1023,9 @@ static void sweep_idle(struct daemon *d)
  * flows it adopts from it. They stay "adopted" — no dialog tracks them —
  * until SIP about them is seen again, and go with their call's BYE
  * (on_orphan_bye) or when the datapath has seen them idle for idle_timeout.
+ * It holds no times: an adopted flow's age counts from its adoption, and
+ * its idleness from the datapath's own CLOCK_MONOTONIC stamps, which a
+ * restart of voipqd keeps and a reboot (which empties the datapath) does not.
  */
 #define CALLS_PATH_LEN (sizeof(((struct vq_config *)0)->state_file) + \
 			sizeof(".calls"))
@@ -1185,11 +1176,11 @@ static void calls_load(struct daemon *d)
 
 static void tick(struct daemon *d)
 {
-	uint64_t now = now_ns();
 	static unsigned int n;
+	struct vq_clock now;
 
-	vq_tracker_expire(d->trk, now);
-	vq_decoder_expire(d->dec, now);
+	vq_clock_read(&now);
+	vq_clock_expire(&now, d->trk, d->dec);
 	sweep_idle(d);
 	vq_ctl_expire(d->ctl);
 	calls_save(d);
@@ -1570,8 +1561,7 @@ int main(int argc, char **argv)
 	}
 
 	log_to(&d->cfg);
-	d->started_ns = now_ns();
-	started_mono = mono_ns();
+	d->started_ns = vq_clock_mono_ns();
 	d->running = true;
 	ret = setup(d, err, sizeof(err));
 	if (ret) {

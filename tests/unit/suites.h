@@ -23,6 +23,7 @@ Suite *sdp_suite(void);
 Suite *sip_suite(void);
 Suite *rate_suite(void);
 Suite *shaper_state_suite(void);
+Suite *clock_suite(void);
 
 static Suite *(*const vq_suites[])(void) = {
 	endpoint_suite,
@@ -43,6 +44,7 @@ static Suite *(*const vq_suites[])(void) = {
 	sip_suite,
 	rate_suite,
 	shaper_state_suite,
+	clock_suite,
 	NULL,
 };
 

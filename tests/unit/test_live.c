@@ -4,11 +4,13 @@
  * is seen or disturbed), open loopback with the SIP filter, send an INVITE
  * and an unrelated datagram over UDP, and check that the INVITE arrives as
  * a SIP message — through the kernel filter and immediate mode — while the
- * unrelated datagram is filtered out.
+ * unrelated datagram is filtered out, stamped on the daemon's monotonic
+ * timeline.
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -21,11 +23,13 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "clock.h"
 #include "suites.h"
 
 struct seen {
 	unsigned int sip, udp;
 	char first[16];
+	uint64_t ts_ns; /* the first SIP message's stamp */
 };
 
 static void on_sip(void *ctx, const struct vq_pkt_meta *m, const uint8_t *d,
@@ -33,6 +37,8 @@ static void on_sip(void *ctx, const struct vq_pkt_meta *m, const uint8_t *d,
 {
 	struct seen *s = ctx;
 
+	if (!s->sip)
+		s->ts_ns = m->ts_ns;
 	if (!s->sip++)
 		snprintf(s->first, sizeof(s->first), "%.*s", (int)(len < 6 ? len : 6), d);
 }
@@ -83,6 +89,7 @@ static int live_child(void)
 	struct vq_decoder *d;
 	struct seen seen = { 0 };
 	char err[256];
+	uint64_t sent_ns, read_ns;
 	int tries;
 
 	if (unshare(CLONE_NEWNET)) {
@@ -99,6 +106,7 @@ static int live_child(void)
 		return 2;
 	}
 	send_udp(40000, "not sip, not on a SIP port");
+	sent_ns = vq_clock_mono_ns();
 	send_udp(5060, invite);
 	for (tries = 0; tries < 200 && !seen.sip; tries++) {
 		struct pollfd pfd = { .fd = vq_capture_fd(c), .events = POLLIN };
@@ -107,12 +115,23 @@ static int live_child(void)
 		if (vq_capture_dispatch(c, d, 0, err, sizeof(err)) < 0)
 			return 3;
 	}
+	read_ns = vq_clock_mono_ns();
 	vq_capture_close(c);
 	vq_decoder_free(d);
 	if (seen.sip != 1 || strcmp(seen.first, "INVITE") || seen.udp != 0) {
 		printf("live capture: sip=%u udp=%u first='%s'\n", seen.sip,
 		       seen.udp, seen.first);
 		return 4;
+	}
+	/*
+	 * Stamped on voipqd's timeline, CLOCK_MONOTONIC, not the wall clock;
+	 * libpcap's microseconds and the two clocks' readings allow 1 ms.
+	 */
+	if (seen.ts_ns + 1000000 < sent_ns || seen.ts_ns > read_ns + 1000000) {
+		printf("live capture: stamp %" PRIu64 " not within %" PRIu64
+		       "-%" PRIu64 " (CLOCK_MONOTONIC)\n", seen.ts_ns, sent_ns,
+		       read_ns);
+		return 5;
 	}
 	return 0;
 }
