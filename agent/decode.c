@@ -137,6 +137,8 @@ const struct vq_pkt_stats *vq_decoder_stats(const struct vq_decoder *d)
 
 void vq_decoder_expire(struct vq_decoder *d, uint64_t now_ns)
 {
+	if (!d) /* between captures closed and opened again */
+		return;
 	vq_ipfrag_expire(d->frag, now_ns);
 	vq_reasm_expire(d->reasm, now_ns);
 }

@@ -50,6 +50,7 @@
 struct iface {
 	char name[IF_NAMESIZE];
 	struct vq_capture *cap;
+	unsigned int ifindex; /* when the capture was opened */
 };
 
 /* What the daemon knows of an endpoint it programmed, for the views. */
@@ -93,6 +94,13 @@ struct daemon {
 	uint64_t sig_refused;  /* signalling endpoints past MAX_SIG_FLOWS */
 	const struct vq_pkt_meta *sip_pkt; /* the SIP message being tracked */
 	bool flows_dirty; /* the calls file is behind */
+	/*
+	 * An interface went away (a PPP link that dropped) or came back as a
+	 * new device: its captures and the datapath on it are set up again
+	 * (relink), every tick until that works.
+	 */
+	bool links_down;
+	uint64_t relinks;
 	uint64_t backend_errors;
 	/*
 	 * Learning latency, in microseconds: from the capture timestamp of
@@ -476,6 +484,7 @@ static json_object *view_status(struct daemon *d)
 	add_u64(c, "prioritised", bs.hits - bs.demoted);
 	add_u64(c, "acks_prioritised", bs.acks);
 	add_u64(c, "backend_errors", d->backend_errors);
+	add_u64(c, "relinks", d->relinks);
 	add_u64(c, "ctl_refused", vq_ctl_stats(d->ctl)->refused);
 	add_u64(c, "ctl_expired", vq_ctl_stats(d->ctl)->expired);
 	json_object_object_add(o, "counters", c);
@@ -911,6 +920,7 @@ static int open_captures(struct daemon *d, char *err, size_t errlen)
 		ret = ep_add_fd(d, vq_capture_fd(d->ifs[i].cap), i);
 		if (ret)
 			return ret;
+		d->ifs[i].ifindex = if_nametoindex(d->ifs[i].name);
 	}
 	return 0;
 }
@@ -1174,11 +1184,60 @@ static void calls_load(struct daemon *d)
 		bad ? "; skipped malformed lines (the file is rewritten as flows change)" : "");
 }
 
+/* An interface is gone, or is another device than the one captured. */
+static bool links_changed(const struct daemon *d)
+{
+	for (unsigned int i = 0; i < d->n_ifs; i++)
+		if (if_nametoindex(d->ifs[i].name) != d->ifs[i].ifindex)
+			return true;
+	return false;
+}
+
+/*
+ * Captures and the datapath set up afresh under d->cfg, keeping what runs
+ * when that fails (the datapath's handle closed, nothing torn down).
+ */
+static int links_up(struct daemon *d, char *err, size_t errlen)
+{
+	int ret;
+
+	close_captures(d);
+	if (d->dp) {
+		vq_dp_down(d->dp, true, NULL, 0); /* handle only */
+		d->dp = NULL;
+	}
+	ret = open_captures(d, err, errlen);
+	return ret ? ret : datapath_up(d, true, err, errlen);
+}
+
+/*
+ * Captures and the datapath again, on the devices the names now have: a
+ * PPP or WireGuard WAN that reconnects is a new device, without the
+ * classifier or the shaper's tree. Learned calls and the pinned maps stay.
+ */
+static void relink(struct daemon *d)
+{
+	char err[VQ_SHAPER_ERRLEN] = "";
+
+	if (links_up(d, err, sizeof(err))) {
+		if (!d->links_down)
+			pr_warn("links: %s; trying again every second\n", err);
+		d->links_down = true;
+		return;
+	}
+	d->relinks++;
+	pr_info("links: captures and datapath set up again on %s%s\n",
+		d->cfg.wan, d->links_down ? " (back)" : "");
+	d->links_down = false;
+}
+
 static void tick(struct daemon *d)
 {
 	static unsigned int n;
 	struct vq_clock now;
 
+	if (d->links_down || links_changed(d))
+		relink(d);
 	vq_clock_read(&now);
 	vq_clock_expire(&now, d->trk, d->dec);
 	sweep_idle(d);
@@ -1287,19 +1346,14 @@ static void reload(struct daemon *d)
 		struct vq_config old = d->cfg;
 
 		d->cfg = c;
-		close_captures(d);
-		if (d->dp) {
-			vq_dp_down(d->dp, true, NULL, 0); /* handle only */
-			d->dp = NULL;
-		}
-		if (open_captures(d, err, sizeof(err)) ||
-		    datapath_up(d, true, err, sizeof(err))) {
+		if (links_up(d, err, sizeof(err))) {
 			pr_warn("reload: %s; going back to the running configuration\n", err);
 			d->cfg = old;
-			close_captures(d);
-			if (open_captures(d, err, sizeof(err)) || (!d->dp &&
-			    datapath_up(d, false, err, sizeof(err))))
-				pr_warn("reload: cannot restore: %s\n", err);
+			if (links_up(d, err, sizeof(err))) {
+				pr_warn("reload: cannot restore: %s; trying again every second\n",
+					err);
+				d->links_down = true;
+			}
 			return;
 		}
 	}

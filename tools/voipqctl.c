@@ -347,7 +347,7 @@ static void render_status(struct vq_out *o, json_object *r)
 			"calls_active", "learned", "evicted", "calls_refused",
 			"endpoints_refused", "sip_flows", "sip_flows_refused",
 			"prioritised", "demoted", "acks_prioritised",
-			"backend_errors", "ctl_refused", "ctl_expired",
+			"backend_errors", "ctl_refused", "ctl_expired", "relinks",
 		};
 
 		vq_out_text(o, "counters:");

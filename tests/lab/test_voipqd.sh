@@ -41,8 +41,10 @@
 #     the flow is listed within 1 s of the restart and its classifier
 #     counters keep growing;
 #  6. kill -9 during the call: forwarding goes on (ping, the call's RTP);
-#     a new voipqd without --keep-datapath adopts what is left, and on
-#     SIGTERM removes all of it: pins, qdiscs, IFB, state file, socket.
+#     a new voipqd without --keep-datapath adopts what is left; the WAN
+#     deleted and made again (a PPP link reconnecting) gets its tree and
+#     classifier back, and a rule counts on it; on SIGTERM voipqd removes
+#     all of it: pins, qdiscs, IFB, state file, socket.
 #
 # Exit 0 pass, 4 skip (reason printed), else fail. Every wait is bounded.
 set -euo pipefail
@@ -523,6 +525,35 @@ check "adopted BYE: the call's flows gone $dt ms after sipp sent BYE (limit 1000
 check "adopted BYE: another adopted call's flow stays" has_flow "$WAN_IP" 40002
 check "adopted BYE: the log says why" \
 	grep -q "flow removed .*(bye, adopted call $ADOPTED_CID)" "$OUT/voipqd.log"
+
+# --- the WAN goes and comes back as a new device --------------------------
+# What a PPP or WireGuard WAN does when it reconnects: the tree, the
+# classifier and the capture die with the old device. voipqd waits for the
+# name, then sets them up again on the new one; a rule still counts.
+relinks() { ctl status --json | jq -r '.counters.relinks'; }
+r0=$(relinks)
+check "relink: voipqctl add $WAN_IP 7010" ctl add "$WAN_IP" 7010 >/dev/null
+in_ns "$NS_RTR" ip link del r1
+check "relink: voipqd says it waits for the WAN" \
+	poll 100 grep -q "links: .*trying again every second" "$OUT/voipqd.log"
+ip link add r1 netns "$NS_RTR" type veth peer name i0 netns "$NS_ISP"
+in_ns "$NS_RTR" ip addr add "$RTR_WAN_IP/24" dev r1
+in_ns "$NS_ISP" ip addr add "$ISP_IP/24" dev i0
+for dev in "$NS_RTR:r1" "$NS_ISP:i0"; do
+	in_ns "${dev%%:*}" ip link set "${dev#*:}" up
+	in_ns "${dev%%:*}" ethtool -K "${dev#*:}" tso off gso off gro off >/dev/null 2>&1
+done
+in_ns "$NS_RTR" ip route add default via "$ISP_IP"
+in_ns "$NS_ISP" ip route add 192.0.2.0/24 via "$RTR_WAN_IP"
+check "relink: the tree is back on the new r1, and voipqd counts the relink" \
+	poll 100 eval 'htb_on r1 && htb_on ifb-r1 && [ "$(relinks)" -gt "$r0" ]'
+check "relink: the log says so" \
+	grep -q "links: captures and datapath set up again on r1 (back)" "$OUT/voipqd.log"
+for i in $(seq 10); do
+	in_ns "$NS_LAN" bash -c 'echo x > "/dev/udp/$1/7010"' _ "$WAN_IP"
+done
+check "relink: the classifier on the new r1 counted 10 datagrams on the rule ($(rule_packets "$WAN_IP" 7010 udp))" \
+	test "$(rule_packets "$WAN_IP" 7010 udp)" -ge 10
 voipqd_stop TERM
 # A link pin left behind (a device the classifier stayed on) keeps it.
 check "cleanup: pins removed" test ! -e "$PIN"
@@ -539,4 +570,4 @@ in_ns "$NS_LAN" ping -c 1 -W 2 -q "$WAN_IP" >/dev/null ||
 
 [ $fail -eq 0 ] || exit 1
 LAB_OK=1
-echo "lab voipqd: ok (learned through NAT, clean under flood, gone on BYE and CANCEL, survives restart, reload and kill -9, adopted calls end on BYE)"
+echo "lab voipqd: ok (learned through NAT, clean under flood, gone on BYE and CANCEL, survives restart, reload and kill -9, adopted calls end on BYE, a WAN that comes back is set up again)"
