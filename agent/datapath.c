@@ -361,8 +361,12 @@ int vq_dp_up(struct vq_dp **out, const struct vq_dp_cfg *cfg, char *err,
 		VQ_BACKEND_KMOD : VQ_BACKEND_BPF;
 	second = first == VQ_BACKEND_BPF ? VQ_BACKEND_KMOD : VQ_BACKEND_BPF;
 	ret = dp_up_as(out, cfg, first, err, errlen);
-	/* A reload stays on the running backend: the other would replace it. */
-	if (!ret || cfg->keep_on_failure)
+	/*
+	 * Someone else's root in the way, or an interface missing: the
+	 * other backend would meet the same, and trying it would first
+	 * remove what this one left running.
+	 */
+	if (!ret || cfg->stay_on_backend || ret == -EEXIST || ret == -ENODEV)
 		return ret;
 	snprintf(why, sizeof(why), "%s", err);
 	pr_info("datapath: %s backend unavailable (%s): trying %s\n",

@@ -50,6 +50,8 @@ struct vq_dp_cfg {
 	 * than tear it all down.
 	 */
 	bool keep_on_failure;
+	/* A reload: auto stays on the running backend, which the other removes. */
+	bool stay_on_backend;
 };
 
 struct vq_dp {

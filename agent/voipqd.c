@@ -939,11 +939,18 @@ static void close_captures(struct daemon *d)
 	d->dec = NULL;
 }
 
-/* @reload: a failure leaves the running datapath for the old configuration. */
-static int datapath_up(struct daemon *d, bool reload, char *err, size_t errlen)
+/*
+ * DP_KEEP: a failure leaves the datapath that runs (an earlier run's, or
+ * this one's before a reload). DP_STAY: and auto stays on its backend.
+ */
+enum { DP_KEEP = 1, DP_STAY = 2 };
+
+static int datapath_up(struct daemon *d, unsigned int how, char *err,
+		       size_t errlen)
 {
 	struct vq_dp_cfg dc = {
-		.keep_on_failure = reload,
+		.keep_on_failure = how & DP_KEEP,
+		.stay_on_backend = how & DP_STAY,
 		.shape = d->cfg.shape,
 		.pin_dir = d->cfg.pin_dir,
 		.max_endpoints = d->cfg.max_endpoints,
@@ -1207,7 +1214,7 @@ static int links_up(struct daemon *d, char *err, size_t errlen)
 		d->dp = NULL;
 	}
 	ret = open_captures(d, err, errlen);
-	return ret ? ret : datapath_up(d, true, err, errlen);
+	return ret ? ret : datapath_up(d, DP_KEEP | DP_STAY, err, errlen);
 }
 
 /*
@@ -1477,7 +1484,13 @@ static int setup(struct daemon *d, char *err, size_t errlen)
 			    handle_ctl, d, err, errlen);
 	if (ret || (ret = vq_ctl_attach(d->ctl, d->epfd, TAG_CTL)))
 		return ret;
-	ret = datapath_up(d, false, err, errlen);
+	/*
+	 * A datapath an earlier run left (its state file is there: a restart,
+	 * --keep-datapath, kill -9) keeps classifying if this start fails;
+	 * what a first start half-made is undone.
+	 */
+	ret = datapath_up(d, access(d->cfg.state_file, F_OK) ? 0 : DP_KEEP, err,
+			  errlen);
 	if (ret)
 		return ret;
 	calls_load(d);

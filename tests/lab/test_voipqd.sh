@@ -385,6 +385,20 @@ probe restart 40000 40002
 check "restart: RTP counted before the restart" poll 60 grows "$WAN_IP" 40002 20
 voipqd_stop TERM
 check "restart: --keep-datapath left the pins" test -e "$PIN"
+# A start that fails (it wants downstream = lan, and the LAN has someone
+# else's root) leaves the datapath the last run kept: it classifies on,
+# and the restart below adopts it with the call's RTP loss bounded.
+htb_on() { in_ns "$NS_RTR" tc qdisc show dev "$1" 2>/dev/null | grep -q '^qdisc htb 1: root'; }
+in_ns "$NS_RTR" tc qdisc add dev r0 root tbf rate 100mbit burst 50k latency 50ms
+nsenter --net="/run/netns/$NS_RTR" timeout 10 "$VOIPQD" -c "$OUT/voipq.conf" \
+	--wan r1 --lan r0 --uplink "$LAB_UPLINK" --downlink "$LAB_DOWNLINK" \
+	--set pin_dir="$PIN" --set socket="$SOCK" --set state_file="$STATE" \
+	--set downstream=lan > "$OUT/failed-start.log" 2>&1 && rc=0 || rc=$?
+check "failed start: voipqd exits 1 and names r0's root ($(grep -o 'r0 already has a root qdisc ([a-z]*' "$OUT/failed-start.log"))" \
+	eval '[ $rc -eq 1 ] && grep -q "r0 already has a root qdisc (tbf" "$OUT/failed-start.log"'
+check "failed start: the kept datapath is all there: pins, state, both trees" \
+	eval 'test -e "$PIN" && test -e "$STATE" && htb_on r1 && htb_on ifb-r1'
+in_ns "$NS_RTR" tc qdisc del dev r0 root
 t0=$(now_ms)
 voipqd_start --keep-datapath
 poll 40 has_flow "$WAN_IP" 40002 || true
@@ -429,7 +443,6 @@ check "reload: the call's flow is still classified (past $p0 + 25)" \
 	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
 # shape = no takes the trees and the IFB away (the classifier moves to the
 # LAN) and the call stays classified; shape = yes brings them back.
-htb_on() { in_ns "$NS_RTR" tc qdisc show dev "$1" 2>/dev/null | grep -q '^qdisc htb 1: root'; }
 echo "shape = no" > "$OUT/voipq.conf"
 kill -HUP "$VQD_PID"
 check "reload: shape = no removes the HTB tree on r1 and the IFB" \
