@@ -324,7 +324,7 @@ uint64_t vq_capture_drops(const struct vq_capture *c)
 {
 	struct pcap_stat ps;
 
-	if (!c->live || pcap_stats(c->p, &ps) < 0)
+	if (!c || !c->live || pcap_stats(c->p, &ps) < 0)
 		return 0;
 	return (uint64_t)ps.ps_drop + ps.ps_ifdrop;
 }

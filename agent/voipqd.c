@@ -451,6 +451,8 @@ static json_object *view_status(struct daemon *d)
 
 		add_str(i_o, "name", d->ifs[i].name);
 		add_str(i_o, "role", i == 0 ? "wan" : "lan");
+		/* "waiting" while the interface is gone (d->links_down) */
+		add_str(i_o, "capture", d->ifs[i].cap ? "on" : "waiting");
 		add_u64(i_o, "capture_drops", vq_capture_drops(d->ifs[i].cap));
 		json_object_array_add(ifs, i_o);
 	}

@@ -337,6 +337,7 @@ static void render_status(struct vq_out *o, json_object *r)
 		vq_out_object_open(o, NULL);
 		vq_out_str(o, "name", "NAME", jstr(f, "name"));
 		vq_out_str(o, "role", "ROLE", jstr(f, "role"));
+		vq_out_str(o, "capture", "CAPTURE", jstr(f, "capture"));
 		vq_out_u64(o, "capture_drops", "CAPTURE-DROPS", ju64(f, "capture_drops"));
 		vq_out_object_close(o);
 	}

@@ -549,6 +549,9 @@ check "relink: voipqctl add $WAN_IP 7010" ctl add "$WAN_IP" 7010 >/dev/null
 in_ns "$NS_RTR" ip link del r1
 check "relink: voipqd says it waits for the WAN" \
 	poll 100 grep -q "links: .*trying again every second" "$OUT/voipqd.log"
+check "relink: status answers meanwhile, the WAN's capture waiting" \
+	eval '[ "$(ctl status --json | jq -r ".interfaces[] | select(.name == \"r1\") | .capture")" = waiting ]'
+check "relink: voipqd runs on" kill -0 "$VQD_PID"
 ip link add r1 netns "$NS_RTR" type veth peer name i0 netns "$NS_ISP"
 in_ns "$NS_RTR" ip addr add "$RTR_WAN_IP/24" dev r1
 in_ns "$NS_ISP" ip addr add "$ISP_IP/24" dev i0
