@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "log.h"
 
@@ -134,10 +135,7 @@ int vq_ctl_listen(struct vq_ctl **out, const char *path, const char *group,
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vq_clock_mono_ns() / 1000000;
 }
 
 /* @reply as the line that goes out (JSON and a newline), or NULL. */

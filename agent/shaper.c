@@ -931,16 +931,14 @@ static int leaves(struct vq_nl *nl, const char *dev, int ifindex,
  * voipq's own from a run whose state file is gone). voipq neither adopts
  * nor replaces it, because teardown would then delete it.
  */
-/* How to keep someone else's root and still run voipqd. */
-static const char *keep_hint(const struct vq_shaper_config *cfg)
-{
-	return cfg->root == VQ_ROOT_VOIPQ ? "use backend = bpf with shape = no" :
-					    "run voipqd with shape = no";
-}
-
 static int foreign_root(char *err, size_t errlen, const char *dev,
-			const struct vq_shaper_dev_status *ds, const char *keep)
+			const struct vq_shaper_dev_status *ds, enum vq_root root)
 {
+	/* How to keep it and still run voipqd. */
+	const char *keep = root == VQ_ROOT_VOIPQ ?
+			   "use backend = bpf with shape = no" :
+			   "run voipqd with shape = no";
+
 	snprintf(err, errlen,
 		 "%s already has a root qdisc (%s %x:) that voipq has no record of making: remove it (tc qdisc del dev %s root), or keep it and %s",
 		 dev, ds->root_kind, ds->root_handle >> 16, dev, keep);
@@ -978,8 +976,7 @@ static int tree_install(struct vq_nl *nl, const char *dev, int ifindex,
 			return -EOPNOTSUPP;
 		}
 		if (ret == -EEXIST)
-			return foreign_root(err, errlen, dev, &ds,
-					    "run voipqd with shape = no");
+			return foreign_root(err, errlen, dev, &ds, VQ_ROOT_HTB);
 		if (ret) {
 			fail(err, errlen, ret, nl, "add the HTB root on %s", dev);
 			return ret;
@@ -1051,8 +1048,7 @@ static int voipq_install(struct vq_nl *nl, const char *dev, int ifindex,
 		return -EOPNOTSUPP;
 	}
 	if (ret == -EEXIST)
-		return foreign_root(err, errlen, dev, &ds,
-				    "use backend = bpf with shape = no");
+		return foreign_root(err, errlen, dev, &ds, VQ_ROOT_VOIPQ);
 	if (ret) {
 		fail(err, errlen, ret, nl, "add sch_voipq as the root of %s", dev);
 		return ret;
@@ -1245,7 +1241,7 @@ static int root_free(struct vq_nl *nl, const struct vq_shaper_config *cfg,
 	}
 	if (!ds.root_handle || (ours && ds.like_ours))
 		return 0;
-	return foreign_root(err, errlen, dev, &ds, keep_hint(cfg));
+	return foreign_root(err, errlen, dev, &ds, cfg->root);
 }
 
 static int setup(struct vq_nl *nl, const struct vq_shaper_config *cfg,
