@@ -254,13 +254,20 @@ grows() { [ "$(flow_packets "$1" "$2")" -gt "$3" ] 2>/dev/null; }
 
 # voipqd_start [ARGS...]: start the daemon in the router, wait until it
 # answers.
+# voipqd_argv [ARGS...]: VQD_ARGV becomes the command line of voipqd in the
+# router as the lab runs it, ARGS after its own.
+voipqd_argv() {
+	VQD_ARGV=(nsenter --net="/run/netns/$NS_RTR" "$VOIPQD" -c "$OUT/voipq.conf"
+		--wan r1 --lan r0 --uplink "$LAB_UPLINK" --downlink "$LAB_DOWNLINK"
+		--set pin_dir="$PIN" --set socket="$SOCK"
+		--set state_file="$STATE" "$@")
+}
+
 voipqd_start() {
 	local i
 	: > "$OUT/voipq.conf"
-	nsenter --net="/run/netns/$NS_RTR" "$VOIPQD" -c "$OUT/voipq.conf" \
-		--wan r1 --lan r0 --uplink "$LAB_UPLINK" --downlink "$LAB_DOWNLINK" \
-		--set pin_dir="$PIN" --set socket="$SOCK" \
-		--set state_file="$STATE" "$@" >> "$OUT/voipqd.log" 2>&1 &
+	voipqd_argv "$@"
+	"${VQD_ARGV[@]}" >> "$OUT/voipqd.log" 2>&1 &
 	VQD_PID=$!
 	CHILDREN+=("$VQD_PID")
 	for ((i = 0; i < 100; i++)); do

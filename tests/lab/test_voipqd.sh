@@ -390,10 +390,8 @@ check "restart: --keep-datapath left the pins" test -e "$PIN"
 # and the restart below adopts it with the call's RTP loss bounded.
 htb_on() { in_ns "$NS_RTR" tc qdisc show dev "$1" 2>/dev/null | grep -q '^qdisc htb 1: root'; }
 in_ns "$NS_RTR" tc qdisc add dev r0 root tbf rate 100mbit burst 50k latency 50ms
-nsenter --net="/run/netns/$NS_RTR" timeout 10 "$VOIPQD" -c "$OUT/voipq.conf" \
-	--wan r1 --lan r0 --uplink "$LAB_UPLINK" --downlink "$LAB_DOWNLINK" \
-	--set pin_dir="$PIN" --set socket="$SOCK" --set state_file="$STATE" \
-	--set downstream=lan > "$OUT/failed-start.log" 2>&1 && rc=0 || rc=$?
+voipqd_argv --set downstream=lan
+timeout 10 "${VQD_ARGV[@]}" > "$OUT/failed-start.log" 2>&1 && rc=0 || rc=$?
 check "failed start: voipqd exits 1 and names r0's root ($(grep -o 'r0 already has a root qdisc ([a-z]*' "$OUT/failed-start.log"))" \
 	eval '[ $rc -eq 1 ] && grep -q "r0 already has a root qdisc (tbf" "$OUT/failed-start.log"'
 check "failed start: the kept datapath is all there: pins, state, both trees" \
@@ -430,28 +428,30 @@ n=$(grep -c "configuration reloaded" "$OUT/voipqd.log" || true)
 check "reload: before, the uplink is shaped at 95 %" test "$(link_rate)" = "rate 9500Kbit"
 check "reload: before, the signalling endpoint is there (kept over the restart)" \
 	has_flow "$WAN_IP" 5060
-printf 'shape_percent = 80\nsip_priority = no\nmax_calls = 100\n' > "$OUT/voipq.conf"
-kill -HUP "$VQD_PID"
+# still_classified WHAT: the call's flow keeps being counted.
+still_classified() {
+	local p0
+	p0=$(flow_packets "$WAN_IP" 40002)
+	check "reload: the call's flow is still classified$1 (past $p0 + 25)" \
+		poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
+}
+# sighup TEXT: the configuration file becomes TEXT (printf), then SIGHUP.
+sighup() { printf '%b' "$1" > "$OUT/voipq.conf"; kill -HUP "$VQD_PID"; }
+sighup 'shape_percent = 80\nsip_priority = no\nmax_calls = 100\n'
 check "reload: SIGHUP is logged as a reload" poll 100 reloaded "configuration reloaded" "$n"
 check "reload: a table size is kept until a restart, and the log says so" \
 	grep -q "only at a restart .* keep their running values: max_calls$" "$OUT/voipqd.log"
 check "reload: the uplink is shaped at 80 % now" poll 100 eval '[ "$(link_rate)" = "rate 8Mbit" ]'
 check "reload: sip_priority = no takes the signalling endpoints out" \
 	poll 20 eval '! has_flow "$WAN_IP" 5060'
-p0=$(flow_packets "$WAN_IP" 40002)
-check "reload: the call's flow is still classified (past $p0 + 25)" \
-	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
+still_classified ""
 # shape = no takes the trees and the IFB away (the classifier moves to the
 # LAN) and the call stays classified; shape = yes brings them back.
-echo "shape = no" > "$OUT/voipq.conf"
-kill -HUP "$VQD_PID"
+sighup 'shape = no\n'
 check "reload: shape = no removes the HTB tree on r1 and the IFB" \
 	poll 100 eval '! htb_on r1 && ! in_ns "$NS_RTR" ip link show ifb-r1 >/dev/null 2>&1'
-p0=$(flow_packets "$WAN_IP" 40002)
-check "reload: the call's flow is still classified without shaping (past $p0 + 25)" \
-	poll 40 grows "$WAN_IP" 40002 $((${p0:-0} + 25))
-printf 'shape_percent = 80\nsip_priority = no\n' > "$OUT/voipq.conf"
-kill -HUP "$VQD_PID"
+still_classified " without shaping"
+sighup 'shape_percent = 80\nsip_priority = no\n'
 check "reload: shape = yes again puts both trees back" \
 	poll 100 eval 'htb_on r1 && htb_on ifb-r1 && [ "$(link_rate)" = "rate 8Mbit" ]'
 # A configuration that cannot be applied changes nothing that runs: the
@@ -461,8 +461,7 @@ ifb_index() { in_ns "$NS_RTR" ip -o link show ifb-r1 | cut -d: -f1; }
 i0=$(ifb_index)
 in_ns "$NS_RTR" tc qdisc add dev r0 root tbf rate 100mbit burst 50k latency 50ms
 n=$(grep -c "going back to the running configuration" "$OUT/voipqd.log" || true)
-printf 'shape_percent = 80\nsip_priority = no\ndownstream = lan\n' > "$OUT/voipq.conf"
-kill -HUP "$VQD_PID"
+sighup 'shape_percent = 80\nsip_priority = no\ndownstream = lan\n'
 check "reload: a LAN with someone else's root is refused, and the log says whose" \
 	poll 100 reloaded "r0 already has a root qdisc (tbf .*going back to the running configuration" "$n"
 check "reload: the running IFB downstream was never torn down (same device)" \
@@ -471,8 +470,7 @@ check "reload: someone else's root on r0 is still there" \
 	eval 'in_ns "$NS_RTR" tc qdisc show dev r0 | grep -q "^qdisc tbf"'
 in_ns "$NS_RTR" tc qdisc del dev r0 root
 n=$(grep -c "shape_percent.*keeping the running configuration" "$OUT/voipqd.log" || true)
-echo "shape_percent = lots" > "$OUT/voipq.conf"
-kill -HUP "$VQD_PID"
+sighup 'shape_percent = lots\n'
 check "reload: a file that does not parse is refused, and says why" \
 	poll 100 reloaded "shape_percent.*keeping the running configuration" "$n"
 check "reload: and the uplink stays at 80 %" test "$(link_rate)" = "rate 8Mbit"
