@@ -275,8 +275,12 @@ int vq_capture_dispatch(struct vq_capture *c, struct vq_decoder *d, int max,
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
+	struct vq_clock now;
 	int n = 0;
 
+	/* Live stamps go on the daemon's timeline: one reading per batch. */
+	if (c->live)
+		vq_clock_read(&now);
 	while (max <= 0 || n < max) {
 		uint64_t ts;
 		int ret = pcap_next_ex(c->p, &h, &data);
@@ -297,13 +301,8 @@ int vq_capture_dispatch(struct vq_capture *c, struct vq_decoder *d, int max,
 		}
 		ts = (uint64_t)h->ts.tv_sec * 1000000000ull +
 		     (uint64_t)h->ts.tv_usec * (c->nano ? 1 : 1000);
-		if (c->live) {
-			/* On the daemon's timeline, not the wall clock. */
-			struct vq_clock now;
-
-			vq_clock_read(&now);
+		if (c->live)
 			ts = vq_clock_pkt_ns(&now, ts);
-		}
 		vq_decoder_input(d, c->dlt, ts, data, h->caplen);
 		n++;
 	}
