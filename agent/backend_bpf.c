@@ -7,7 +7,11 @@
  * crash and the classifier keeps classifying with the endpoints it has. A
  * new voipqd loads a fresh program over the same maps (libbpf re-adopts
  * pins whose layout matches), rebuilds the port bitmap's reference counts
- * from the endpoint map, and swaps the program under the existing link.
+ * and the table's occupancy from the endpoint table, and swaps the program
+ * under the existing link.
+ *
+ * The endpoint table is an array of slots hashed by the classifier and by
+ * this file alike (bpf/voipq.h says why): this file is its only writer.
  *
  * Attaching: tcx links (kernel 6.6+) where available — libbpf 1.1 has no
  * bpf_program__attach_tcx(), so the link is made with bpf_link_create() and
@@ -25,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -74,6 +79,10 @@ struct vq_bpf {
 	struct voipq_ports *ports; /* the mmap-ed bitmap */
 	struct voipq_ports *pfx_ports; /* the prefix rules' ports, mmap-ed */
 	uint32_t *port_refs;       /* NPORTS reference counts */
+	/* The endpoint table (voipq.h): its hashing, and which slots hold keys. */
+	uint64_t seed;
+	uint32_t buckets;
+	uint64_t *used;            /* a bit per slot */
 	int ncpus;
 	bool no_tcx;
 	unsigned int nattach;
@@ -276,24 +285,67 @@ static void pfx_ports_rebuild(struct vq_bpf *b)
 	bitmap_store(b->pfx_ports, &bits);
 }
 
-int vq_bpf_ports_rebuild(struct vq_bpf *b)
+static bool slot_used(const struct vq_bpf *b, uint32_t i)
 {
-	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
-	static struct voipq_ports bits;
-	struct voipq_pfx_key pk = PFX_FIRST;
-	struct voipq_ep_key key, next;
-	struct voipq_ep_key *prev = NULL;
-	unsigned int n = 0;
+	return b->used[i / 64] >> (i % 64) & 1;
+}
 
+static void slot_mark(struct vq_bpf *b, uint32_t i, bool on)
+{
+	if (on)
+		b->used[i / 64] |= 1ull << (i % 64);
+	else
+		b->used[i / 64] &= ~(1ull << (i % 64));
+}
+
+static uint32_t table_slots(const struct vq_bpf *b)
+{
+	return b->buckets * VOIPQ_BUCKET_SLOTS;
+}
+
+/*
+ * Read the whole endpoint table: which slots hold keys, and the port
+ * references they make, with the prefix rules' added; then rewrite both
+ * bitmaps. After re-adopting pins, once.
+ */
+static int table_scan(struct vq_bpf *b)
+{
+	enum { CHUNK = 256 };
+	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
+	struct voipq_pfx_key pk = PFX_FIRST;
+	static struct voipq_ports bits;
+	struct voipq_ep_slot *buf;
+	uint32_t next = 0, n = 0;
+	int err = 0;
+
+	buf = calloc(CHUNK, sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
 	memset(b->port_refs, 0, NPORTS * sizeof(*b->port_refs));
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (next.proto == IPPROTO_UDP || next.proto == IPPROTO_TCP) {
-			b->port_refs[ntohs(next.port)]++;
+	memset(b->used, 0, (table_slots(b) + 63) / 64 * sizeof(*b->used));
+	for (uint32_t i = 0; i < table_slots(b); i += CHUNK) {
+		uint32_t keys[CHUNK], count = CHUNK;
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+
+		/* in_batch: the last index read; the kernel goes on after it */
+		if (bpf_map_lookup_batch(fd, i ? &next : NULL, &next, keys,
+					 buf, &count, &o) &&
+		    errno != ENOENT) {
+			err = -errno;
+			pr_warn("read the endpoint table: %s\n", strerror(-err));
+			break;
+		}
+		for (uint32_t j = 0; j < count; j++) {
+			const struct voipq_ep_key *k = &buf[j].key;
+
+			if (!k->family || keys[j] >= table_slots(b))
+				continue;
+			slot_mark(b, keys[j], true);
+			b->port_refs[ntohs(k->port)]++;
 			n++;
 		}
-		key = next;
-		prev = &key;
 	}
+	free(buf);
 	while (!pfx_next(b, &pk)) {
 		b->port_refs[ntohs(pk.ep.port)]++;
 		n++;
@@ -305,7 +357,7 @@ int vq_bpf_ports_rebuild(struct vq_bpf *b)
 	bitmap_store(b->ports, &bits);
 	pfx_ports_rebuild(b);
 	pr_debug("bpf: port bitmaps rebuilt from %u endpoints and rules\n", n);
-	return 0;
+	return err;
 }
 
 /* mmap a port bitmap map (an mmap-able array of one voipq_ports). */
@@ -325,11 +377,100 @@ static struct voipq_ports *ports_mmap(const struct bpf_map *map)
 	return p;
 }
 
+/* Buckets for @max_eps endpoints: at least twice as many slots. */
+static uint32_t table_buckets(uint32_t max_eps)
+{
+	uint64_t want = ((uint64_t)max_eps * 2 + VOIPQ_BUCKET_SLOTS - 1) /
+			VOIPQ_BUCKET_SLOTS;
+	uint32_t n = 2;
+
+	while (n < want)
+		n *= 2;
+	return n;
+}
+
+/*
+ * The hashing of the endpoint table pinned in @pin_dir, holding @slots
+ * slots, into *@meta. -ENOENT when there is no usable one: no pinned meta,
+ * or one that does not describe this table.
+ */
+static int pinned_meta(const char *pin_dir, uint32_t slots,
+		       struct voipq_ep_meta *meta)
+{
+	char path[PATH_MAX];
+	uint32_t zero = 0;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/voipq_ep_meta", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(fd, &zero, meta) ||
+	    meta->buckets < 2 || (meta->buckets & (meta->buckets - 1)) ||
+	    (uint64_t)meta->buckets * VOIPQ_BUCKET_SLOTS != slots)
+		err = -ENOENT;
+	close(fd);
+	return err;
+}
+
+/*
+ * The endpoint table's size and seed: the pinned table's, to re-adopt it,
+ * or for a fresh table one sized for @max_eps and a random seed. A pinned
+ * table without its hashing cannot be read: it is dropped.
+ */
+static int table_plan(struct vq_bpf *b, uint32_t max_eps, uint32_t pinned_slots,
+		      bool *fresh)
+{
+	struct voipq_ep_meta meta;
+	char path[PATH_MAX];
+
+	*fresh = true;
+	if (pinned_slots) {
+		if (!pinned_meta(b->pin_dir, pinned_slots, &meta)) {
+			b->seed = meta.seed;
+			b->buckets = meta.buckets;
+			*fresh = false;
+			if (b->buckets != table_buckets(max_eps))
+				pr_warn("endpoint table pinned in %s has room "
+					"for %u endpoints, not %u: keeping it "
+					"(remove the pins to resize)\n",
+					b->pin_dir, b->buckets *
+					VOIPQ_BUCKET_SLOTS / 2, max_eps);
+			return 0;
+		}
+		snprintf(path, sizeof(path), "%s/voipq_eps", b->pin_dir);
+		pr_warn("pinned endpoint table %s has no hashing beside it; "
+			"starting it afresh\n", path);
+		if (unlink(path))
+			return -errno;
+	}
+	b->buckets = table_buckets(max_eps);
+	if (getrandom(&b->seed, sizeof(b->seed), 0) != sizeof(b->seed))
+		return -errno;
+	return 0;
+}
+
+/* A fresh table's hashing, pinned beside it for the next voipqd. */
+static int table_meta_store(struct vq_bpf *b)
+{
+	struct voipq_ep_meta meta = { .seed = b->seed, .buckets = b->buckets };
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.voipq_ep_meta),
+				&zero, &meta, BPF_ANY)) {
+		pr_warn("store the endpoint table's hashing: %s\n",
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 {
 	static const struct vq_bpf_cfg defaults;
 	struct vq_bpf *b;
 	uint32_t max_eps, pinned_max = 0;
+	bool fresh;
 	int err;
 
 	if (!cfg)
@@ -374,6 +515,9 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 				       VQ_BPF_DEFAULT_MAX_EPS;
 	err = check_pinned(b->pin_dir, b->skel->maps.voipq_eps, &pinned_max);
 	if (!err)
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_ep_meta,
+				   NULL);
+	if (!err)
 		err = check_pinned(b->pin_dir, b->skel->maps.voipq_ports, NULL);
 	if (!err)
 		err = check_pinned(b->pin_dir, b->skel->maps.voipq_stats, NULL);
@@ -382,18 +526,21 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 	if (!err)
 		err = check_pinned(b->pin_dir, b->skel->maps.voipq_pfx_ports,
 				   NULL);
+	if (!err)
+		err = table_plan(b, max_eps, pinned_max, &fresh);
 	if (err) {
 		pr_warn("inspect pinned maps in %s: %s\n", b->pin_dir,
 			strerror(-err));
 		goto out_destroy;
 	}
-	if (pinned_max && pinned_max != max_eps) {
-		pr_warn("endpoint map pinned in %s holds %u entries, not %u: "
-			"keeping it (remove the pins to resize)\n",
-			b->pin_dir, pinned_max, max_eps);
-		max_eps = pinned_max;
+	b->used = calloc((table_slots(b) + 63) / 64, sizeof(*b->used));
+	if (!b->used) {
+		err = -ENOMEM;
+		goto out_destroy;
 	}
-	bpf_map__set_max_entries(b->skel->maps.voipq_eps, max_eps);
+	bpf_map__set_max_entries(b->skel->maps.voipq_eps, table_slots(b));
+	b->skel->rodata->ep_seed = b->seed;
+	b->skel->rodata->ep_buckets = b->buckets;
 
 	b->skel->rodata->voice_major = cfg->voice_major ? cfg->voice_major : 1;
 	b->skel->rodata->voice_minor = cfg->voice_minor ? cfg->voice_minor :
@@ -416,9 +563,14 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 		err = -errno;
 		goto out_unmap;
 	}
-	vq_bpf_ports_rebuild(b);
-	pr_info("bpf: classifier loaded, maps in %s (%u endpoints max)\n",
-		b->pin_dir, max_eps);
+	if (fresh)
+		err = table_meta_store(b);
+	if (!err)
+		err = table_scan(b);
+	if (err)
+		goto out_unmap;
+	pr_info("bpf: classifier loaded, maps in %s (%u endpoints max, %u "
+		"table slots)\n", b->pin_dir, max_eps, table_slots(b));
 	*out = b;
 	return 0;
 
@@ -430,6 +582,7 @@ out_unmap:
 out_destroy:
 	voipq_bpf__destroy(b->skel);
 out_free:
+	free(b->used);
 	free(b->port_refs);
 	free(b);
 	return err;
@@ -444,6 +597,7 @@ void vq_bpf_close(struct vq_bpf *b)
 	if (b->pfx_ports)
 		munmap(b->pfx_ports, sizeof(*b->pfx_ports));
 	voipq_bpf__destroy(b->skel);
+	free(b->used);
 	free(b->port_refs);
 	free(b);
 }
@@ -458,6 +612,7 @@ int vq_bpf_unpin(struct vq_bpf *b)
 {
 	struct bpf_map *maps[] = {
 		b->skel->maps.voipq_eps,
+		b->skel->maps.voipq_ep_meta,
 		b->skel->maps.voipq_ports,
 		b->skel->maps.voipq_stats,
 		b->skel->maps.voipq_pfx,
@@ -729,29 +884,19 @@ static void val_set_policy(struct voipq_ep_val *val,
 }
 
 /*
- * Update an existing entry's policy in place, keeping what the datapath
- * counted so far. Returns 0, or non-zero when there is no entry (any more).
- * @exact: the map's lookup finds only @key itself, as the endpoint hash's
- * does; the prefix trie's finds the longest prefix holding it, and then
- * only the BPF_EXIST write tells whether @key itself is there.
+ * Update an existing prefix rule's policy in place, keeping what the
+ * datapath counted so far. Returns 0, or non-zero when there is no such
+ * rule. The trie's lookup finds the longest prefix holding @key, not only
+ * @key itself: the BPF_EXIST write tells whether @key is there. What the
+ * datapath counted between the lookup and the write is lost.
  */
-static int val_update(int fd, const void *key, const struct vq_bpf_policy *pol,
-		      bool exact)
+static int pfx_val_update(int fd, const struct voipq_pfx_key *key,
+			  const struct vq_bpf_policy *pol)
 {
 	struct voipq_ep_val val;
 
 	if (bpf_map_lookup_elem(fd, key, &val))
 		return -errno;
-	/*
-	 * The write replaces the whole value, and what the datapath counted
-	 * between the lookup and it is lost (an LRU map has no BPF_F_LOCK).
-	 * Most updates change nothing (a session refresh repeats its SDP):
-	 * those are not written at all.
-	 */
-	if (exact && val.flags == pol->flags && val.clock_rate == pol->clock_rate &&
-	    val.rate_bps == pol->rate_bps && val.burst == pol->burst &&
-	    val.cookie == pol->cookie)
-		return 0;
 	val_set_policy(&val, pol);
 	return bpf_map_update_elem(fd, key, &val, BPF_EXIST) ? -errno : 0;
 }
@@ -764,13 +909,84 @@ static void val_fresh(struct voipq_ep_val *val, const struct vq_bpf_policy *pol)
 	val_set_policy(val, pol);
 }
 
+/* --- the endpoint table (bpf/voipq.h) ------------------------------------ */
+
+static int slot_write(struct vq_bpf *b, uint32_t i,
+		      const struct voipq_ep_slot *slot)
+{
+	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.voipq_eps), &i,
+				   slot, BPF_ANY) ? -errno : 0;
+}
+
+/* @key's two buckets, as the classifier computes them. */
+static void key_buckets(const struct vq_bpf *b, const struct voipq_ep_key *key,
+			uint32_t bk[2])
+{
+	voipq_ep_buckets(voipq_ep_hash(key, b->seed), b->buckets, &bk[0],
+			 &bk[1]);
+}
+
+/* The slot holding @key: its index in *@idx and its contents in @slot. */
+static int table_find(struct vq_bpf *b, const struct voipq_ep_key *key,
+		      uint32_t *idx, struct voipq_ep_slot *slot)
+{
+	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
+	uint32_t bk[2];
+
+	key_buckets(b, key, bk);
+	for (int h = 0; h < 2; h++) {
+		uint32_t i = bk[h] * VOIPQ_BUCKET_SLOTS;
+
+		for (int j = 0; j < VOIPQ_BUCKET_SLOTS; j++, i++) {
+			if (!slot_used(b, i))
+				continue;
+			if (bpf_map_lookup_elem(fd, &i, slot))
+				return -errno;
+			if (!memcmp(&slot->key, key, sizeof(*key))) {
+				*idx = i;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+/* A free slot for @key in the emptier of its buckets, or -ENOSPC. */
+static int table_free_slot(const struct vq_bpf *b,
+			   const struct voipq_ep_key *key, uint32_t *idx)
+{
+	unsigned int used[2] = { 0, 0 };
+	uint32_t bk[2], i;
+	int h;
+
+	key_buckets(b, key, bk);
+	for (h = 0; h < 2; h++)
+		for (int j = 0; j < VOIPQ_BUCKET_SLOTS; j++)
+			used[h] += slot_used(b, bk[h] * VOIPQ_BUCKET_SLOTS + j);
+	h = used[1] < used[0];
+	if (used[h] == VOIPQ_BUCKET_SLOTS)
+		return -ENOSPC;
+	for (i = bk[h] * VOIPQ_BUCKET_SLOTS; slot_used(b, i); i++)
+		;
+	*idx = i;
+	return 0;
+}
+
+static bool policy_same(const struct voipq_ep_val *val,
+			const struct vq_bpf_policy *pol)
+{
+	return val->flags == pol->flags && val->clock_rate == pol->clock_rate &&
+	       val->rate_bps == pol->rate_bps && val->burst == pol->burst &&
+	       val->cookie == pol->cookie;
+}
+
 int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		  const struct vq_bpf_policy *pol)
 {
-	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
+	struct voipq_ep_slot slot;
 	struct voipq_ep_key key;
-	struct voipq_ep_val val;
 	char buf[VQ_ADDRSTRLEN];
+	uint32_t i;
 	int err;
 
 	if ((ep->proto != IPPROTO_UDP && ep->proto != IPPROTO_TCP) ||
@@ -778,39 +994,69 @@ int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		return -EPROTONOSUPPORT;
 	vq_ep_to_key(ep, &key);
 
-	if (!val_update(fd, &key, pol, true))
-		return 0;
-	/* not there, or evicted meanwhile: insert afresh */
-	val_fresh(&val, pol);
-
-	/* Bit first, entry second: a packet never misses a present entry. */
-	port_ref(b, ep->port);
-	if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST)) {
-		err = -errno;
-		/* raced with another writer: the entry exists, keep the ref */
-		if (err == -EEXIST)
-			return bpf_map_update_elem(fd, &key, &val, BPF_ANY) ?
-			       -errno : 0;
-		port_unref(b, ep->port);
+	err = table_find(b, &key, &i, &slot);
+	if (!err) {
+		/*
+		 * The policy half, in place. The write is of the whole slot,
+		 * and what the classifier counted between the read and it
+		 * is lost; most updates change nothing (a session refresh
+		 * repeats its SDP), and those are not written at all.
+		 */
+		if (policy_same(&slot.val, pol))
+			return 0;
+		val_set_policy(&slot.val, pol);
+		err = slot_write(b, i, &slot);
+	} else if (err == -ENOENT) {
+		err = table_free_slot(b, &key, &i);
+		if (err == -ENOSPC) {
+			pr_warn("program endpoint %s: the endpoint table has "
+				"no room left for it (%u slots); raise "
+				"max_endpoints\n",
+				vq_endpoint_str(ep, buf, sizeof(buf)),
+				table_slots(b));
+			return err;
+		}
+		memset(&slot, 0, sizeof(slot));
+		val_fresh(&slot.val, pol);
+		/*
+		 * Bit first, entry second: a packet never misses a present
+		 * entry. The slot is written without its key, then with it:
+		 * the classifier matches it only once its value is whole.
+		 */
+		port_ref(b, ep->port);
+		err = slot_write(b, i, &slot);
+		if (!err) {
+			slot.key = key;
+			err = slot_write(b, i, &slot);
+		}
+		if (!err)
+			slot_mark(b, i, true);
+		else
+			port_unref(b, ep->port);
+	}
+	if (err)
 		pr_warn("program endpoint %s: %s\n",
 			vq_endpoint_str(ep, buf, sizeof(buf)), strerror(-err));
-		return err;
-	}
-	return 0;
+	return err;
 }
 
 int vq_bpf_ep_del(struct vq_bpf *b, const struct vq_endpoint *ep)
 {
+	struct voipq_ep_slot slot;
 	struct voipq_ep_key key;
+	uint32_t i;
+	int err;
 
 	vq_ep_to_key(ep, &key);
-	if (bpf_map_delete_elem(bpf_map__fd(b->skel->maps.voipq_eps), &key))
-		return -errno;
-	/*
-	 * Entry first, bit second. An entry LRU already evicted returns
-	 * -ENOENT above and keeps its reference: a stale bit only costs a
-	 * hash lookup, a missing one would cost a call its priority.
-	 */
+	err = table_find(b, &key, &i, &slot);
+	if (err)
+		return err;
+	/* Entry first (its family is the first byte written), bit second. */
+	memset(&slot, 0, sizeof(slot));
+	err = slot_write(b, i, &slot);
+	if (err)
+		return err;
+	slot_mark(b, i, false);
 	port_unref(b, ep->port);
 	return 0;
 }
@@ -848,7 +1094,7 @@ int vq_bpf_pfx_set(struct vq_bpf *b, const struct vq_prefix *p,
 	if (vq_prefix_is_host(p))
 		return vq_bpf_ep_set(b, &p->ep, pol);
 	pfx_to_key(p, &key);
-	if (!val_update(fd, &key, pol, false))
+	if (!pfx_val_update(fd, &key, pol))
 		return 0;
 	val_fresh(&val, pol);
 
@@ -938,13 +1184,16 @@ int vq_bpf_pfx_for_each(struct vq_bpf *b,
 int vq_bpf_ep_lookup(struct vq_bpf *b, const struct vq_endpoint *ep,
 		     struct voipq_ep_val *val)
 {
+	struct voipq_ep_slot slot;
 	struct voipq_ep_key key;
+	uint32_t i;
+	int err;
 
 	vq_ep_to_key(ep, &key);
-	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.voipq_eps), &key,
-				val))
-		return -errno;
-	return 0;
+	err = table_find(b, &key, &i, &slot);
+	if (!err)
+		*val = slot.val;
+	return err;
 }
 
 int vq_bpf_ep_for_each(struct vq_bpf *b,
@@ -953,20 +1202,22 @@ int vq_bpf_ep_for_each(struct vq_bpf *b,
 		       void *arg)
 {
 	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
-	struct voipq_ep_key key, next, *prev = NULL;
-	struct voipq_ep_val val;
+	uint32_t nslots = table_slots(b);
+	struct voipq_ep_slot slot;
 	struct vq_endpoint ep;
 	int ret;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue; /* deleted meanwhile */
-		vq_key_to_ep(&key, &ep);
-		ret = fn(arg, &ep, &val);
-		if (ret)
-			return ret;
+	for (uint32_t w = 0; w < (nslots + 63) / 64; w++) {
+		for (uint64_t bits = b->used[w]; bits; bits &= bits - 1) {
+			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+			if (bpf_map_lookup_elem(fd, &i, &slot))
+				return -errno;
+			vq_key_to_ep(&slot.key, &ep);
+			ret = fn(arg, &ep, &slot.val);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }
@@ -1121,7 +1372,8 @@ static int bpf_ep_event(void *ctx, const struct vq_ep_event *ev)
 
 	if (ev->type == VQ_EP_REMOVED) {
 		err = vq_bpf_ep_del(b, &m->ep);
-		return err == -ENOENT ? 0 : err; /* LRU may have beaten us */
+		/* -ENOENT: never programmed (no room for it then) */
+		return err == -ENOENT ? 0 : err;
 	}
 
 	vq_bpf_budget(&m->codec, m->media, &pol.rate_bps, &pol.burst);

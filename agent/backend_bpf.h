@@ -4,7 +4,8 @@
  * re-adopt the maps a previous voipqd pinned, attach it to an interface's
  * egress (tcx link where the kernel has it, clsact + tc filter otherwise),
  * and program endpoints. The port-presence bitmap in front of the endpoint
- * hash is kept here, with one reference count per port.
+ * table is kept here, with one reference count per port, and so is the
+ * table itself (bpf/voipq.h): this handle is its only writer.
  *
  * Every function returns 0 or -errno and has already logged what went wrong
  * and what to do about it.
@@ -24,7 +25,8 @@
 
 struct vq_bpf_cfg {
 	const char *pin_dir;      /* NULL: VOIPQ_PIN_DIR */
-	uint32_t max_endpoints;   /* endpoint map size; 0: default */
+	uint32_t max_endpoints;   /* endpoints the table holds (it has at
+				   * least twice as many slots); 0: default */
 	uint32_t voice_major;     /* HTB root handle major; 0: 1 */
 	uint32_t voice_minor;     /* 0: VOIPQ_VOICE_MINOR */
 	bool no_dscp;             /* never rewrite DSCP, whatever the entry */
@@ -54,7 +56,9 @@ struct vq_bpf;
  * Load the classifier with its maps pinned by name under cfg->pin_dir
  * (mounting bpffs on /sys/fs/bpf first if nothing is mounted there). Maps
  * already pinned there are re-adopted with their contents, and the port
- * bitmap is rebuilt from the endpoint map.
+ * bitmaps and the table's occupancy are rebuilt from them. A pinned
+ * endpoint table without its hashing (voipq_ep_meta) beside it cannot be
+ * read, and is started afresh.
  */
 int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg);
 /* Close the handle; pinned maps and attached programs stay (fail open). */
@@ -81,11 +85,13 @@ int vq_bpf_detach(struct vq_bpf *b, const char *ifname);
 
 /*
  * Add or update a UDP or TCP endpoint; an update keeps the datapath's
- * counters and state.
+ * counters and state. -ENOSPC when both of its buckets in the table are
+ * full, which takes more endpoints than max_endpoints or keys aimed at
+ * its buckets (the seed makes that a matter of luck, not of SDP).
  */
 int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		  const struct vq_bpf_policy *pol);
-/* Returns 0, or -ENOENT when the endpoint is not in the map. */
+/* Returns 0, or -ENOENT when the endpoint is not in the table. */
 int vq_bpf_ep_del(struct vq_bpf *b, const struct vq_endpoint *ep);
 int vq_bpf_ep_lookup(struct vq_bpf *b, const struct vq_endpoint *ep,
 		     struct voipq_ep_val *val);
@@ -112,12 +118,6 @@ int vq_bpf_ep_for_each(struct vq_bpf *b,
 		       int (*fn)(void *arg, const struct vq_endpoint *ep,
 				 const struct voipq_ep_val *val),
 		       void *arg);
-/*
- * Recount the port references from the endpoint map and rewrite the
- * bitmap: after re-adopting pins, and now and then, because LRU eviction
- * removes entries without telling anyone.
- */
-int vq_bpf_ports_rebuild(struct vq_bpf *b);
 
 /* RFC 3550 A.3 and A.8 figures of one direction of an entry. */
 struct vq_rtp_figures {
@@ -157,7 +157,7 @@ void vq_bpf_budget(const struct vq_codec *codec, uint8_t media,
 
 /*
  * Learning library → datapath: pass with a struct vq_bpf * as ctx to
- * vq_epset_new(), and endpoint events program the map.
+ * vq_epset_new(), and endpoint events program the table.
  */
 extern const struct vq_backend_ops vq_bpf_backend_ops;
 

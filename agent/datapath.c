@@ -639,12 +639,6 @@ int vq_dp_stats(struct vq_dp *dp, struct voipq_stats *out)
 	return 0;
 }
 
-void vq_dp_maintain(struct vq_dp *dp)
-{
-	if (dp->backend == VQ_BACKEND_BPF)
-		vq_bpf_ports_rebuild(dp->bpf);
-}
-
 const char *vq_dp_backend_name(const struct vq_dp *dp)
 {
 	return dp ? vq_backend_str(dp->backend) : "none";

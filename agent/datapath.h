@@ -139,9 +139,6 @@ int vq_dp_ep_for_each(struct vq_dp *dp,
 /* Classifier counters: the BPF program's, or summed from sch_voipq's xstats. */
 int vq_dp_stats(struct vq_dp *dp, struct voipq_stats *out);
 
-/* Housekeeping now and then (the BPF port bitmap after LRU evictions). */
-void vq_dp_maintain(struct vq_dp *dp);
-
 /* "bpf" or "kmod"; "none" without a datapath. */
 const char *vq_dp_backend_name(const struct vq_dp *dp);
 /* What schedules on the shaped devices: the HTB leaf kind, or "voipq". */

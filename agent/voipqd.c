@@ -1242,7 +1242,6 @@ static void relink(struct daemon *d)
 
 static void tick(struct daemon *d)
 {
-	static unsigned int n;
 	struct vq_clock now;
 
 	if (d->links_down || links_changed(d))
@@ -1252,9 +1251,6 @@ static void tick(struct daemon *d)
 	sweep_idle(d);
 	vq_ctl_expire(d->ctl);
 	calls_save(d);
-	/* LRU eviction in the kernel leaves port bits behind: recount now and then. */
-	if (d->dp && ++n % 30 == 0)
-		vq_dp_maintain(d->dp);
 }
 
 static void log_to(const struct vq_config *c)

@@ -23,9 +23,10 @@
  * cases are made cheap first. Non-IP packets count one per-CPU counter and
  * leave; other protocols than UDP and TCP read nothing more. UDP and TCP
  * test two bits in the port-presence bitmap (an array map the verifier
- * inlines) and reach the hash map only when a port matches; TCP reads its
- * flags first (vq_tcp). Hits pay for the bucket, counters and, on UDP, RTP
- * statistics.
+ * inlines) and reach the endpoint table only when a port matches; TCP reads
+ * its flags first (vq_tcp). A table lookup is a hash of the key and compares
+ * in at most two buckets of an array map, inlined, without a call. Hits pay
+ * for the clock, the bucket, counters and, on UDP, RTP statistics.
  * Static prefix rules (an LPM trie) are consulted only when both exact
  * lookups missed and a port has a bit in the prefix rules' own bitmap, so
  * a port only learned endpoints use never pays for a trie walk.
@@ -41,12 +42,13 @@
  * the verifier add an unclone prologue that runs for every packet. DSCP is
  * rewritten with bpf_skb_store_bytes() on the few packets that need it.
  *
- * The endpoint map is an LRU hash so that a crashed agent's stale entries
- * cannot fill it. LRU maps cannot hold a bpf_spin_lock, so the counters are
- * atomic adds and the token bucket and RTP state are plain read-modify-
- * write: one RTP stream is sent by one socket and in practice handled by one
- * CPU at a time; when two CPUs do race, the cost is one packet's worth of
- * tokens or one jitter sample, which is not worth a lock on every packet.
+ * The endpoint table is an array of slots hashed by the program itself
+ * (voipq.h says why and how): a lookup is inlined, with no call. Counters
+ * are atomic adds, and the token bucket and RTP state are plain read-
+ * modify-write: one RTP stream is sent by one socket and in practice
+ * handled by one CPU at a time; when two CPUs do race, the cost is one
+ * packet's worth of tokens or one jitter sample, which is not worth a lock
+ * on every packet.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -86,14 +88,31 @@ const volatile __u32 ack_minor = VOIPQ_ACK_MINOR;
  * in from ctx_in. Off in production, where the verifier prunes the branch.
  */
 const volatile __u8 clock_from_tstamp = 0;
+/*
+ * The endpoint table's hashing (struct voipq_ep_meta), read-only so that
+ * the verifier folds them into the code: the agent reads them from the
+ * pinned voipq_ep_meta, or makes them for a new table, before load.
+ */
+const volatile __u64 ep_seed = 0;
+const volatile __u32 ep_buckets = 2;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384); /* the agent sets it before load */
-	__type(key, struct voipq_ep_key);
-	__type(value, struct voipq_ep_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	/* the agent sets it before load: ep_buckets * VOIPQ_BUCKET_SLOTS */
+	__uint(max_entries, 2 * VOIPQ_BUCKET_SLOTS);
+	__type(key, __u32);
+	__type(value, struct voipq_ep_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } voipq_eps SEC(".maps");
+
+/* The table's seed and size, for the agent (the program has its rodata). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct voipq_ep_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} voipq_ep_meta SEC(".maps");
 
 /* A port bitmap: one element of an array the agent maps into its memory. */
 struct port_bitmap {
@@ -167,6 +186,47 @@ static __always_inline void key_set(struct voipq_ep_key *k, __u16 proto,
 		__builtin_memcpy(k->addr, to ? &ip6->daddr : &ip6->saddr, 16);
 }
 
+/* @k's slot in @bucket: its value, or NULL. */
+static __always_inline struct voipq_ep_val *
+ep_bucket_find(__u32 bucket, const __u32 *kw)
+{
+	__u32 i = bucket * VOIPQ_BUCKET_SLOTS;
+
+#pragma unroll
+	for (int j = 0; j < VOIPQ_BUCKET_SLOTS; j++, i++) {
+		struct voipq_ep_slot *s = bpf_map_lookup_elem(&voipq_eps, &i);
+		const __u32 *sw;
+
+		if (!s)
+			return NULL;
+		sw = (const __u32 *)&s->key;
+		/* family first: a free slot stops at the first word */
+		if (sw[0] == kw[0] && sw[1] == kw[1] && sw[2] == kw[2] &&
+		    sw[3] == kw[3] && sw[4] == kw[4])
+			return &s->val;
+	}
+	return NULL;
+}
+
+/* The endpoint table's entry for @k, or NULL (voipq.h: two buckets). */
+static __always_inline struct voipq_ep_val *
+ep_find(const struct voipq_ep_key *k)
+{
+	__u32 kw[VOIPQ_EP_KEY_WORDS], b1, b2;
+	struct voipq_ep_val *v;
+
+	__builtin_memcpy(kw, k, sizeof(kw));
+	voipq_ep_buckets(voipq_ep_hash(k, ep_seed), ep_buckets, &b1, &b2);
+	/* a loop, not two copies of the bucket's unrolled compares */
+#pragma clang loop unroll(disable)
+	for (int h = 0; h < 2; h++) {
+		v = ep_bucket_find(h ? b2 : b1, kw);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
 /*
  * The endpoint a packet is to (when @dbit: its destination port has a bit
  * in the bitmap) or, failing that, from (@sbit); *@dir becomes
@@ -178,18 +238,22 @@ vq_lookup(struct voipq_ep_key *k, __u16 proto, const struct iphdr *iph,
 	  const struct ipv6hdr *ip6, const void *l4, int dbit, int sbit,
 	  __u32 *dir)
 {
-	struct voipq_ep_val *v = NULL;
+	struct voipq_ep_val *v;
 
-	if (dbit) {
-		key_set(k, proto, iph, ip6, l4, 1);
-		v = bpf_map_lookup_elem(&voipq_eps, k);
+	/* to = 1, then 0: one copy of the table's compares, not two */
+#pragma clang loop unroll(disable)
+	for (int to = 1; to >= 0; to--) {
+		if (!(to ? dbit : sbit))
+			continue;
+		key_set(k, proto, iph, ip6, l4, to);
+		v = ep_find(k);
+		if (v) {
+			if (!to)
+				*dir = VOIPQ_DIR_FROM;
+			return v;
+		}
 	}
-	if (!v && sbit) {
-		key_set(k, proto, iph, ip6, l4, 0);
-		v = bpf_map_lookup_elem(&voipq_eps, k);
-		*dir = VOIPQ_DIR_FROM;
-	}
-	return v;
+	return NULL;
 }
 
 /*

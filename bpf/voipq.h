@@ -20,14 +20,19 @@
 
 #define VOIPQ_DSCP_EF 46
 
-/* One media endpoint: the key of the endpoint map. */
+/*
+ * One media endpoint: the key of the endpoint table. Aligned to 4 so that
+ * the table's hash and its compares read it as five 32-bit words.
+ */
 struct voipq_ep_key {
-	__u8 family; /* AF_INET (2) or AF_INET6 (10) */
+	__u8 family; /* AF_INET (2) or AF_INET6 (10); 0: a free slot */
 	__u8 proto;  /* IPPROTO_UDP (17) */
 	__be16 port; /* network byte order, as in the packet */
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
-};
+} __attribute__((aligned(4)));
 _Static_assert(sizeof(struct voipq_ep_key) == 20, "voipq_ep_key layout");
+
+#define VOIPQ_EP_KEY_WORDS 5
 
 /*
  * A static prefix rule: the key of the LPM trie consulted when no endpoint
@@ -108,9 +113,10 @@ struct voipq_ep_val {
 	__u64 cookie;      /* the agent's handle on the owning dialog */
 
 	/*
-	 * Token bucket and counters, kept by the datapath. LRU maps cannot
-	 * hold a bpf_spin_lock: counters are atomic adds, the bucket and the
-	 * RTP state tolerate the rare race of one stream on two CPUs.
+	 * Token bucket and counters, kept by the datapath without a lock,
+	 * which would cost every voice packet more than the race it closes:
+	 * counters are atomic adds, the bucket and the RTP state tolerate
+	 * the rare race of one stream on two CPUs.
 	 */
 	__u64 tokens_nb;   /* bucket level in nanobytes: bytes * 1e9 */
 	/* bpf_ktime_get_ns() of the last packet; the bucket's refill stamp */
@@ -123,6 +129,78 @@ struct voipq_ep_val {
 	struct voipq_rtp_dir rtp[VOIPQ_NDIRS];
 };
 _Static_assert(sizeof(struct voipq_ep_val) == 144, "voipq_ep_val layout");
+
+/*
+ * The endpoint table: an array map of slots, and a hash table of the
+ * classifier's and the agent's own making on top of it, not a kernel hash
+ * map. The reason is cost: a kernel hash lookup is two out-of-line calls
+ * (the lookup and its memcmp) that the classifier pays on every voice
+ * packet, and with return-thunk mitigations each call costs as much as the
+ * rest of the lookup; an array element is an inlined address computation,
+ * and five 32-bit compares find the key in it.
+ *
+ * Each key has two candidate buckets of VOIPQ_BUCKET_SLOTS slots, taken
+ * from the two halves of a seeded 64-bit hash; the agent puts a new key in
+ * the emptier of the two ("two choices"), and the classifier looks in the
+ * first, then the second. The table has at least twice as many slots as
+ * endpoints allowed, and with two choices a full table still leaves room
+ * in one of every key's buckets: both are full only when someone can
+ * predict the hash, and the seed, random per table, keeps keys learned
+ * from hostile SDP from being aimed at one bucket.
+ *
+ * A slot is free while its key's family is 0, which no packet's key has.
+ * The agent is the only writer of keys: it writes a slot whole with family
+ * 0 and then again with the key, so the classifier never matches a key
+ * whose value is half written; a delete writes the slot zero, family
+ * first. The value half is the classifier's to update, as before.
+ */
+#define VOIPQ_BUCKET_SLOTS 8
+
+struct voipq_ep_slot {
+	struct voipq_ep_key key;
+	__u32 pad;
+	struct voipq_ep_val val;
+};
+_Static_assert(sizeof(struct voipq_ep_slot) == 168, "voipq_ep_slot layout");
+
+/* The table's hashing, one element of an array map pinned beside it. */
+struct voipq_ep_meta {
+	__u64 seed;
+	__u32 buckets; /* a power of two, at least 2 */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct voipq_ep_meta) == 16, "voipq_ep_meta layout");
+
+/*
+ * The key's 64-bit hash under @seed: the low half picks the first bucket,
+ * the high half the second. Multiply-xorshift rounds over the key's words
+ * (the finaliser of splitmix64): cheap in BPF, where there is no 128-bit
+ * multiply, and every bit of the key reaches both halves.
+ */
+static inline __attribute__((always_inline)) __u64
+voipq_ep_hash(const struct voipq_ep_key *k, __u64 seed)
+{
+	__u32 w[VOIPQ_EP_KEY_WORDS];
+	__u64 h = seed;
+
+	__builtin_memcpy(w, k, sizeof(w));
+	h = (h ^ ((__u64)w[0] << 32 | w[1])) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 30) ^ ((__u64)w[2] << 32 | w[3])) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27) ^ w[4]) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+/* The two buckets of @hash in a table of @buckets (a power of two). */
+static inline __attribute__((always_inline)) void
+voipq_ep_buckets(__u64 hash, __u32 buckets, __u32 *b1, __u32 *b2)
+{
+	__u32 mask = buckets - 1;
+
+	*b1 = (__u32)hash & mask;
+	*b2 = (__u32)(hash >> 32) & mask;
+	if (*b2 == *b1)
+		*b2 ^= 1; /* the neighbour: two buckets, always */
+}
 
 /*
  * The port-presence bitmap: bit p is set while some endpoint in the map has

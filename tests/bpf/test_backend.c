@@ -196,6 +196,86 @@ START_TEST(reopen_readopts_pinned_endpoints)
 }
 END_TEST
 
+/*
+ * The endpoint table at its smallest (max_endpoints 8: two buckets of
+ * eight slots, and every key has both): sixteen endpoints fit, each found
+ * by the classifier wherever it went, including those in their second
+ * bucket; the seventeenth is refused with -ENOSPC and leaves nothing
+ * behind; a delete makes room again.
+ */
+START_TEST(table_full_refuses_then_makes_room)
+{
+	struct vq_bpf *b = dp_open_cfg((struct vq_bpf_cfg){ .max_endpoints = 8 });
+	struct vq_bpf_policy pol = { .rate_bps = 100000, .burst = 10000,
+				     .cookie = 42 };
+	struct vq_endpoint ep = ep4(FAR, 40000), first = ep4(FAR, 30000);
+	struct voipq_ep_val v;
+	int n = 0;
+
+	for (int i = 0; i < 16; i++) {
+		struct vq_endpoint e = ep4(FAR, (uint16_t)(30000 + 2 * i));
+
+		ck_assert_int_eq(vq_bpf_ep_set(b, &e, &pol), 0);
+	}
+	for (int i = 0; i < 16; i++)
+		ck_assert_uint_eq(prio_to(b, FAR, (uint16_t)(30000 + 2 * i)),
+				  VOICE_PRIO);
+	ck_assert_int_eq(vq_bpf_ep_set(b, &ep, &pol), -ENOSPC);
+	ck_assert_int_eq(vq_bpf_ep_lookup(b, &ep, &v), -ENOENT);
+	ck_assert_uint_eq(prio_to(b, FAR, 40000), 0);
+	ck_assert_int_eq(vq_bpf_ep_for_each(b, count_eps, &n), 0);
+	ck_assert_int_eq(n, 16);
+
+	/* an update of one that is there needs no room */
+	pol.flags = VOIPQ_EP_DSCP_EF;
+	ck_assert_int_eq(vq_bpf_ep_set(b, &first, &pol), 0);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).flags, VOIPQ_EP_DSCP_EF);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).packets, 1);
+
+	ck_assert_int_eq(vq_bpf_ep_del(b, &first), 0);
+	ck_assert_uint_eq(prio_to(b, FAR, 30000), 0);
+	ck_assert_int_eq(vq_bpf_ep_set(b, &ep, &pol), 0);
+	ck_assert_uint_eq(prio_to(b, FAR, 40000), VOICE_PRIO);
+	/* the new one starts from nothing, not from the slot's last user */
+	ck_assert_uint_eq(dp_val(b, FAR, 40000).packets, 1);
+
+	/* IPv6 keys share the table: one more goes once one leaves */
+	ck_assert_int_eq(vq_bpf_ep_del(b, &ep), 0);
+	ep = ep4("2001:db8::7", 30000);
+	ck_assert_int_eq(vq_bpf_ep_set(b, &ep, &pol), 0);
+	ck_assert_int_eq(vq_bpf_ep_lookup(b, &ep, &v), 0);
+	ck_assert_uint_eq(v.cookie, 42);
+}
+END_TEST
+
+/*
+ * A pinned table is read with the seed it was filled with, kept beside it
+ * (reopen_readopts_pinned_endpoints). Without that pin the table cannot
+ * be read: the next voipqd starts it afresh, and classifies what it then
+ * programs.
+ */
+START_TEST(table_without_its_hashing_starts_afresh)
+{
+	struct vq_bpf_cfg cfg = { .pin_dir = dp_pin_dir(), .max_endpoints = 1024 };
+	struct vq_bpf *b = dp_open(false), *b2;
+	char path[256];
+	int n = 0;
+
+	dp_add(b, FAR, 30000, 0);
+	snprintf(path, sizeof(path), "%s/voipq_ep_meta", dp_pin_dir());
+	ck_assert_int_eq(unlink(path), 0);
+
+	ck_assert_int_eq(vq_bpf_open(&b2, &cfg), 0);
+	ck_assert_int_eq(vq_bpf_ep_for_each(b2, count_eps, &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_uint_eq(prio_to(b2, FAR, 30000), 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	dp_add(b2, FAR, 30002, 0);
+	ck_assert_uint_eq(prio_to(b2, FAR, 30002), VOICE_PRIO);
+	vq_bpf_close(b2);
+}
+END_TEST
+
 /* An epset wired to the backend: SDP events program the map. */
 START_TEST(endpoint_events_program_the_map)
 {
@@ -691,6 +771,8 @@ Suite *backend_bpf_suite(bool kernel)
 	tcase_add_checked_fixture(tc, NULL, dp_close);
 	tcase_add_test(tc, port_bitmap_counts_shared_ports);
 	tcase_add_test(tc, reopen_readopts_pinned_endpoints);
+	tcase_add_test(tc, table_full_refuses_then_makes_room);
+	tcase_add_test(tc, table_without_its_hashing_starts_afresh);
 	tcase_add_test(tc, endpoint_events_program_the_map);
 	suite_add_tcase(s, tc);
 
