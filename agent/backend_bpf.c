@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -170,8 +171,7 @@ static int ensure_bpffs(const char *pin_dir)
  * the new program gets a fresh map (an old classifier still running keeps
  * its own until the link is switched over).
  */
-static int check_pinned(const char *pin_dir, const struct bpf_map *map,
-			uint32_t *max_entries)
+static int check_pinned(const char *pin_dir, const struct bpf_map *map)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
@@ -194,10 +194,7 @@ static int check_pinned(const char *pin_dir, const struct bpf_map *map,
 			"starting it afresh\n", path);
 		if (unlink(path))
 			return -errno;
-		return 0;
 	}
-	if (max_entries)
-		*max_entries = info.max_entries;
 	return 0;
 }
 
@@ -285,11 +282,6 @@ static void pfx_ports_rebuild(struct vq_bpf *b)
 	bitmap_store(b->pfx_ports, &bits);
 }
 
-static bool slot_used(const struct vq_bpf *b, uint32_t i)
-{
-	return b->used[i / 64] >> (i % 64) & 1;
-}
-
 static void slot_mark(struct vq_bpf *b, uint32_t i, bool on)
 {
 	if (on)
@@ -304,60 +296,77 @@ static uint32_t table_slots(const struct vq_bpf *b)
 }
 
 /*
- * Read the whole endpoint table: which slots hold keys, and the port
- * references they make, with the prefix rules' added; then rewrite both
- * bitmaps. After re-adopting pins, once.
+ * Every slot of the endpoint table in @fd (@n slots) to @fn, in batches:
+ * a handful of calls for the whole table, not one per slot.
  */
-static int table_scan(struct vq_bpf *b)
+static int slots_walk(int fd, uint32_t n,
+		      void (*fn)(void *arg, uint32_t i,
+				 const struct voipq_ep_slot *s),
+		      void *arg)
 {
 	enum { CHUNK = 256 };
-	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
-	struct voipq_pfx_key pk = PFX_FIRST;
-	static struct voipq_ports bits;
-	struct voipq_ep_slot *buf;
-	uint32_t next = 0, n = 0;
+	struct voipq_ep_slot *buf = calloc(CHUNK, sizeof(*buf));
+	uint32_t keys[CHUNK], last = 0;
 	int err = 0;
 
-	buf = calloc(CHUNK, sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
-	memset(b->port_refs, 0, NPORTS * sizeof(*b->port_refs));
-	memset(b->used, 0, (table_slots(b) + 63) / 64 * sizeof(*b->used));
-	for (uint32_t i = 0; i < table_slots(b); i += CHUNK) {
-		uint32_t keys[CHUNK], count = CHUNK;
+	for (uint32_t i = 0; i < n; i += CHUNK) {
+		uint32_t count = CHUNK;
 		LIBBPF_OPTS(bpf_map_batch_opts, o);
 
 		/* in_batch: the last index read; the kernel goes on after it */
-		if (bpf_map_lookup_batch(fd, i ? &next : NULL, &next, keys,
-					 buf, &count, &o) &&
-		    errno != ENOENT) {
+		if (bpf_map_lookup_batch(fd, i ? &last : NULL, &last, keys, buf,
+					 &count, &o) && errno != ENOENT) {
 			err = -errno;
-			pr_warn("read the endpoint table: %s\n", strerror(-err));
 			break;
 		}
-		for (uint32_t j = 0; j < count; j++) {
-			const struct voipq_ep_key *k = &buf[j].key;
-
-			if (!k->family || keys[j] >= table_slots(b))
-				continue;
-			slot_mark(b, keys[j], true);
-			b->port_refs[ntohs(k->port)]++;
-			n++;
-		}
+		for (uint32_t j = 0; j < count; j++)
+			if (buf[j].key.family && keys[j] < n)
+				fn(arg, keys[j], &buf[j]);
 	}
 	free(buf);
-	while (!pfx_next(b, &pk)) {
-		b->port_refs[ntohs(pk.ep.port)]++;
-		n++;
+	return err;
+}
+
+static void scan_one(void *arg, uint32_t i, const struct voipq_ep_slot *s)
+{
+	struct vq_bpf *b = arg;
+
+	slot_mark(b, i, true);
+	b->port_refs[ntohs(s->key.port)]++;
+}
+
+/*
+ * Read the whole endpoint table: which slots hold keys, and the port
+ * references they make, with the prefix rules' added; then rewrite both
+ * bitmaps. Once, when the handle is opened.
+ */
+static int table_scan(struct vq_bpf *b)
+{
+	struct voipq_pfx_key pk = PFX_FIRST;
+	static struct voipq_ports bits;
+	int err;
+
+	memset(b->port_refs, 0, NPORTS * sizeof(*b->port_refs));
+	memset(b->used, 0, (table_slots(b) + 63) / 64 * sizeof(*b->used));
+	err = slots_walk(bpf_map__fd(b->skel->maps.voipq_eps), table_slots(b),
+			 scan_one, b);
+	if (err) {
+		pr_warn("read the endpoint table in %s: %s; remove the pins "
+			"(voipqctl reset) if this persists\n", b->pin_dir,
+			strerror(-err));
+		return err;
 	}
+	while (!pfx_next(b, &pk))
+		b->port_refs[ntohs(pk.ep.port)]++;
 	memset(&bits, 0, sizeof(bits));
 	for (unsigned int p = 0; p < NPORTS; p++)
 		if (b->port_refs[p])
 			bits.bits[p >> 6] |= 1ull << (p & 63);
 	bitmap_store(b->ports, &bits);
 	pfx_ports_rebuild(b);
-	pr_debug("bpf: port bitmaps rebuilt from %u endpoints and rules\n", n);
-	return err;
+	return 0;
 }
 
 /* mmap a port bitmap map (an mmap-able array of one voipq_ports). */
@@ -377,16 +386,13 @@ static struct voipq_ports *ports_mmap(const struct bpf_map *map)
 	return p;
 }
 
-/* Buckets for @max_eps endpoints: at least twice as many slots. */
+/* Buckets for @max_eps endpoints: twice as many slots. */
 static uint32_t table_buckets(uint32_t max_eps)
 {
-	uint64_t want = ((uint64_t)max_eps * 2 + VOIPQ_BUCKET_SLOTS - 1) /
-			VOIPQ_BUCKET_SLOTS;
-	uint32_t n = 2;
+	uint64_t n = ((uint64_t)max_eps * 2 + VOIPQ_BUCKET_SLOTS - 1) /
+		     VOIPQ_BUCKET_SLOTS;
 
-	while (n < want)
-		n *= 2;
-	return n;
+	return n < 2 ? 2 : (uint32_t)n;
 }
 
 /*
@@ -405,8 +411,7 @@ static int pinned_meta(const char *pin_dir, uint32_t slots,
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(fd, &zero, meta) ||
-	    meta->buckets < 2 || (meta->buckets & (meta->buckets - 1)) ||
+	if (bpf_map_lookup_elem(fd, &zero, meta) || meta->buckets < 2 ||
 	    (uint64_t)meta->buckets * VOIPQ_BUCKET_SLOTS != slots)
 		err = -ENOENT;
 	close(fd);
@@ -414,41 +419,146 @@ static int pinned_meta(const char *pin_dir, uint32_t slots,
 }
 
 /*
- * The endpoint table's size and seed: the pinned table's, to re-adopt it,
- * or for a fresh table one sized for @max_eps and a random seed. A pinned
- * table without its hashing cannot be read: it is dropped.
+ * A new table's seed. It needs to be unpredictable from outside, not
+ * secret: early in a router's boot, before the kernel's pool is ready,
+ * the monotonic clock's nanoseconds do.
  */
-static int table_plan(struct vq_bpf *b, uint32_t max_eps, uint32_t pinned_slots,
-		      bool *fresh)
+static uint64_t table_seed(void)
 {
-	struct voipq_ep_meta meta;
-	char path[PATH_MAX];
+	uint64_t seed;
+	struct timespec ts;
 
-	*fresh = true;
-	if (pinned_slots) {
-		if (!pinned_meta(b->pin_dir, pinned_slots, &meta)) {
-			b->seed = meta.seed;
-			b->buckets = meta.buckets;
-			*fresh = false;
-			if (b->buckets != table_buckets(max_eps))
-				pr_warn("endpoint table pinned in %s has room "
-					"for %u endpoints, not %u: keeping it "
-					"(remove the pins to resize)\n",
-					b->pin_dir, b->buckets *
-					VOIPQ_BUCKET_SLOTS / 2, max_eps);
-			return 0;
-		}
-		snprintf(path, sizeof(path), "%s/voipq_eps", b->pin_dir);
-		pr_warn("pinned endpoint table %s has no hashing beside it; "
-			"starting it afresh\n", path);
-		if (unlink(path))
-			return -errno;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec ^
+		(uint64_t)getpid()) * 0x9e3779b97f4a7c15ull;
+}
+
+/* Entries carried over from a pinned table into a new one. */
+struct carry {
+	struct voipq_ep_slot *e;
+	uint32_t n, cap;
+	bool oom;
+};
+
+static int carry_add(struct carry *c, const struct voipq_ep_key *key,
+		     const struct voipq_ep_val *val)
+{
+	if (c->n == c->cap) {
+		uint32_t cap = c->cap ? c->cap * 2 : 64;
+		struct voipq_ep_slot *e = realloc(c->e, cap * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		c->e = e;
+		c->cap = cap;
 	}
-	b->buckets = table_buckets(max_eps);
-	if (getrandom(&b->seed, sizeof(b->seed), 0) != sizeof(b->seed))
-		return -errno;
+	memset(&c->e[c->n], 0, sizeof(c->e[c->n]));
+	c->e[c->n].key = *key;
+	c->e[c->n++].val = *val;
 	return 0;
 }
+
+static void carry_slot(void *arg, uint32_t i, const struct voipq_ep_slot *s)
+{
+	struct carry *c = arg;
+
+	if (!c->oom && carry_add(c, &s->key, &s->val))
+		c->oom = true; /* said by carry_read() */
+}
+
+/*
+ * Every entry of the pinned endpoint table @fd into @c, whatever layout
+ * voipq gave it: an array of slots, which hold their keys whole and need
+ * no seed to be read, or the LRU hash of older versions. -EPROTO for
+ * another layout.
+ */
+static int carry_read(int fd, const struct bpf_map_info *info,
+		      struct carry *c)
+{
+	struct voipq_ep_key key, next, *prev = NULL;
+	struct voipq_ep_val val;
+	int err;
+
+	if (info->type == BPF_MAP_TYPE_ARRAY && info->key_size == 4 &&
+	    info->value_size == sizeof(struct voipq_ep_slot)) {
+		err = slots_walk(fd, info->max_entries, carry_slot, c);
+		return err ? err : c->oom ? -ENOMEM : 0;
+	}
+	if ((info->type != BPF_MAP_TYPE_LRU_HASH &&
+	     info->type != BPF_MAP_TYPE_HASH) ||
+	    info->key_size != sizeof(key) || info->value_size != sizeof(val))
+		return -EPROTO;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue; /* gone meanwhile */
+		err = carry_add(c, &key, &val);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The endpoint table to load with: the pinned one as it is when its
+ * layout, hashing and size are this run's. Otherwise (an older voipq's LRU
+ * hash, a table whose hashing pin is gone, another max_endpoints) its
+ * entries are read into @c and its pin removed: a new table with a new
+ * seed takes them after load, counters and RTP state and all, so that an
+ * upgrade or a resize loses no call's priority.
+ */
+static int table_plan(struct vq_bpf *b, uint32_t max_eps, struct carry *c,
+		      bool *fresh)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	struct voipq_ep_meta meta;
+	char path[PATH_MAX];
+	const char *why;
+	int fd, err;
+
+	*fresh = true;
+	b->buckets = table_buckets(max_eps);
+	b->seed = table_seed();
+	snprintf(path, sizeof(path), "%s/voipq_eps", b->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (info.type != BPF_MAP_TYPE_ARRAY ||
+	    info.value_size != sizeof(struct voipq_ep_slot))
+		why = "has an older voipq's layout";
+	else if (pinned_meta(b->pin_dir, info.max_entries, &meta))
+		why = "has lost its hashing (voipq_ep_meta)";
+	else if (meta.buckets != b->buckets)
+		why = "is sized for another max_endpoints";
+	else {
+		b->seed = meta.seed;
+		*fresh = false;
+		close(fd);
+		return 0;
+	}
+	err = carry_read(fd, &info, c);
+	close(fd);
+	if (err == -EPROTO)
+		pr_warn("endpoint table %s has a layout this voipq cannot "
+			"read: starting it afresh\n", path);
+	else if (err)
+		return err;
+	else
+		pr_info("endpoint table %s %s: moving its %u entries into a "
+			"new one\n", path, why, c->n);
+	return unlink(path) ? -errno : 0;
+}
+
+static void table_carry_in(struct vq_bpf *b, const struct carry *c);
 
 /* A fresh table's hashing, pinned beside it for the next voipqd. */
 static int table_meta_store(struct vq_bpf *b)
@@ -469,7 +579,8 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 {
 	static const struct vq_bpf_cfg defaults;
 	struct vq_bpf *b;
-	uint32_t max_eps, pinned_max = 0;
+	struct carry carried = { 0 };
+	uint32_t max_eps;
 	bool fresh;
 	int err;
 
@@ -513,21 +624,18 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 
 	max_eps = cfg->max_endpoints ? cfg->max_endpoints :
 				       VQ_BPF_DEFAULT_MAX_EPS;
-	err = check_pinned(b->pin_dir, b->skel->maps.voipq_eps, &pinned_max);
+	/* the endpoint table has its own rules: table_plan() */
+	err = check_pinned(b->pin_dir, b->skel->maps.voipq_ep_meta);
 	if (!err)
-		err = check_pinned(b->pin_dir, b->skel->maps.voipq_ep_meta,
-				   NULL);
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_ports);
 	if (!err)
-		err = check_pinned(b->pin_dir, b->skel->maps.voipq_ports, NULL);
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_stats);
 	if (!err)
-		err = check_pinned(b->pin_dir, b->skel->maps.voipq_stats, NULL);
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_pfx);
 	if (!err)
-		err = check_pinned(b->pin_dir, b->skel->maps.voipq_pfx, NULL);
+		err = check_pinned(b->pin_dir, b->skel->maps.voipq_pfx_ports);
 	if (!err)
-		err = check_pinned(b->pin_dir, b->skel->maps.voipq_pfx_ports,
-				   NULL);
-	if (!err)
-		err = table_plan(b, max_eps, pinned_max, &fresh);
+		err = table_plan(b, max_eps, &carried, &fresh);
 	if (err) {
 		pr_warn("inspect pinned maps in %s: %s\n", b->pin_dir,
 			strerror(-err));
@@ -569,8 +677,11 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 		err = table_scan(b);
 	if (err)
 		goto out_unmap;
-	pr_info("bpf: classifier loaded, maps in %s (%u endpoints max, %u "
-		"table slots)\n", b->pin_dir, max_eps, table_slots(b));
+	table_carry_in(b, &carried);
+	free(carried.e);
+	pr_info("bpf: classifier loaded, maps in %s (room for %u endpoints "
+		"in %u table slots)\n", b->pin_dir, table_slots(b) / 2,
+		table_slots(b));
 	*out = b;
 	return 0;
 
@@ -582,6 +693,7 @@ out_unmap:
 out_destroy:
 	voipq_bpf__destroy(b->skel);
 out_free:
+	free(carried.e);
 	free(b->used);
 	free(b->port_refs);
 	free(b);
@@ -918,7 +1030,76 @@ static int slot_write(struct vq_bpf *b, uint32_t i,
 				   slot, BPF_ANY) ? -errno : 0;
 }
 
-/* @key's two buckets, as the classifier computes them. */
+/*
+ * @slot into slot @i, which is free: whole without its key, then whole
+ * with it (voipq.h: the classifier never matches a half-written value).
+ */
+static int slot_publish(struct vq_bpf *b, uint32_t i,
+			const struct voipq_ep_slot *slot)
+{
+	struct voipq_ep_slot unkeyed = *slot;
+	int err;
+
+	memset(&unkeyed.key, 0, sizeof(unkeyed.key));
+	err = slot_write(b, i, &unkeyed);
+	if (!err)
+		err = slot_write(b, i, slot);
+	if (!err)
+		slot_mark(b, i, true);
+	return err;
+}
+
+/* Free slot @i, which holds @slot: its family first, then the rest. */
+static int slot_clear(struct vq_bpf *b, uint32_t i,
+		      const struct voipq_ep_slot *slot)
+{
+	struct voipq_ep_slot s = *slot;
+	int err;
+
+	s.key.family = 0;
+	err = slot_write(b, i, &s);
+	if (!err) {
+		memset(&s, 0, sizeof(s));
+		err = slot_write(b, i, &s);
+	}
+	if (!err)
+		slot_mark(b, i, false);
+	return err;
+}
+
+/* Bucket @bk's slots as they are now, in one call. */
+static int bucket_read(struct vq_bpf *b, uint32_t bk,
+		       struct voipq_ep_slot s[VOIPQ_BUCKET_SLOTS])
+{
+	uint32_t before = bk * VOIPQ_BUCKET_SLOTS - 1, last;
+	uint32_t keys[VOIPQ_BUCKET_SLOTS], count = VOIPQ_BUCKET_SLOTS;
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+
+	/* in_batch: the index before the first; NULL for slot 0 */
+	if (bpf_map_lookup_batch(bpf_map__fd(b->skel->maps.voipq_eps),
+				 bk ? &before : NULL, &last, keys, s, &count,
+				 &o) && errno != ENOENT)
+		return -errno;
+	return count == VOIPQ_BUCKET_SLOTS ? 0 : -EIO;
+}
+
+static int bucket_free_slot(const struct voipq_ep_slot *s)
+{
+	for (int j = 0; j < VOIPQ_BUCKET_SLOTS; j++)
+		if (!s[j].key.family)
+			return j;
+	return -1;
+}
+
+static unsigned int bucket_fill(const struct voipq_ep_slot *s)
+{
+	unsigned int n = 0;
+
+	for (int j = 0; j < VOIPQ_BUCKET_SLOTS; j++)
+		n += !!s[j].key.family;
+	return n;
+}
+
 static void key_buckets(const struct vq_bpf *b, const struct voipq_ep_key *key,
 			uint32_t bk[2])
 {
@@ -926,50 +1107,122 @@ static void key_buckets(const struct vq_bpf *b, const struct voipq_ep_key *key,
 			 &bk[1]);
 }
 
-/* The slot holding @key: its index in *@idx and its contents in @slot. */
-static int table_find(struct vq_bpf *b, const struct voipq_ep_key *key,
-		      uint32_t *idx, struct voipq_ep_slot *slot)
-{
-	int fd = bpf_map__fd(b->skel->maps.voipq_eps);
+/*
+ * A key's two buckets as read from the table, not from this handle's
+ * idea of it, and where in them the key is: slot @at holding @slot, or
+ * @slot NULL.
+ */
+struct table_loc {
 	uint32_t bk[2];
+	struct voipq_ep_slot s[2][VOIPQ_BUCKET_SLOTS];
+	uint32_t at;
+	struct voipq_ep_slot *slot;
+};
 
-	key_buckets(b, key, bk);
+static int table_locate(struct vq_bpf *b, const struct voipq_ep_key *key,
+			struct table_loc *l)
+{
+	int err;
+
+	key_buckets(b, key, l->bk);
+	l->slot = NULL;
 	for (int h = 0; h < 2; h++) {
-		uint32_t i = bk[h] * VOIPQ_BUCKET_SLOTS;
-
-		for (int j = 0; j < VOIPQ_BUCKET_SLOTS; j++, i++) {
-			if (!slot_used(b, i))
+		err = bucket_read(b, l->bk[h], l->s[h]);
+		if (err)
+			return err;
+		for (int j = 0; j < VOIPQ_BUCKET_SLOTS; j++) {
+			if (memcmp(&l->s[h][j].key, key, sizeof(*key)))
 				continue;
-			if (bpf_map_lookup_elem(fd, &i, slot))
-				return -errno;
-			if (!memcmp(&slot->key, key, sizeof(*key))) {
-				*idx = i;
-				return 0;
-			}
+			l->at = l->bk[h] * VOIPQ_BUCKET_SLOTS + (uint32_t)j;
+			l->slot = &l->s[h][j];
+			slot_mark(b, l->at, true);
+			return 0;
 		}
 	}
-	return -ENOENT;
+	return 0;
 }
 
-/* A free slot for @key in the emptier of its buckets, or -ENOSPC. */
-static int table_free_slot(const struct vq_bpf *b,
-			   const struct voipq_ep_key *key, uint32_t *idx)
+/*
+ * Room for @l's key: a free slot in the emptier of its buckets or, both
+ * being full, the slot of one of their keys that moves to its own other
+ * bucket (published there before it leaves here, so the classifier finds
+ * it all along). -ENOSPC when no key in either bucket can move.
+ */
+static int table_make_room(struct vq_bpf *b, struct table_loc *l,
+			   uint32_t *idx)
 {
-	unsigned int used[2] = { 0, 0 };
-	uint32_t bk[2], i;
-	int h;
+	int h = bucket_fill(l->s[1]) < bucket_fill(l->s[0]);
+	int j = bucket_free_slot(l->s[h]);
 
-	key_buckets(b, key, bk);
-	for (h = 0; h < 2; h++)
-		for (int j = 0; j < VOIPQ_BUCKET_SLOTS; j++)
-			used[h] += slot_used(b, bk[h] * VOIPQ_BUCKET_SLOTS + j);
-	h = used[1] < used[0];
-	if (used[h] == VOIPQ_BUCKET_SLOTS)
-		return -ENOSPC;
-	for (i = bk[h] * VOIPQ_BUCKET_SLOTS; slot_used(b, i); i++)
-		;
-	*idx = i;
-	return 0;
+	if (j >= 0) {
+		*idx = l->bk[h] * VOIPQ_BUCKET_SLOTS + (uint32_t)j;
+		return 0;
+	}
+	for (h = 0; h < 2; h++) {
+		for (j = 0; j < VOIPQ_BUCKET_SLOTS; j++) {
+			const struct voipq_ep_slot *r = &l->s[h][j];
+			struct voipq_ep_slot alt[VOIPQ_BUCKET_SLOTS];
+			uint32_t rb[2], other, here;
+			int f;
+
+			key_buckets(b, &r->key, rb);
+			if (rb[0] != l->bk[h] && rb[1] != l->bk[h])
+				continue; /* not where its hash puts it */
+			other = rb[0] == l->bk[h] ? rb[1] : rb[0];
+			if (bucket_read(b, other, alt))
+				continue;
+			f = bucket_free_slot(alt);
+			if (f < 0)
+				continue;
+			here = l->bk[h] * VOIPQ_BUCKET_SLOTS + (uint32_t)j;
+			if (slot_publish(b, other * VOIPQ_BUCKET_SLOTS +
+					 (uint32_t)f, r) ||
+			    slot_clear(b, here, r))
+				return -EIO;
+			*idx = here;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* @key's new entry with @val (whole: a fresh one, or one carried over). */
+static int table_insert(struct vq_bpf *b, struct table_loc *l,
+			const struct voipq_ep_key *key,
+			const struct voipq_ep_val *val)
+{
+	struct voipq_ep_slot slot = { .key = *key, .val = *val };
+	uint16_t port = ntohs(key->port);
+	uint32_t i;
+	int err;
+
+	err = table_make_room(b, l, &i);
+	if (err)
+		return err;
+	/* Bit first, entry second: a packet never misses a present entry. */
+	port_ref(b, port);
+	err = slot_publish(b, i, &slot);
+	if (err)
+		port_unref(b, port);
+	return err;
+}
+
+static void table_carry_in(struct vq_bpf *b, const struct carry *c)
+{
+	struct table_loc l;
+	uint32_t moved = 0;
+
+	for (uint32_t i = 0; i < c->n; i++) {
+		const struct voipq_ep_slot *e = &c->e[i];
+
+		if (!table_locate(b, &e->key, &l) && !l.slot &&
+		    !table_insert(b, &l, &e->key, &e->val))
+			moved++;
+	}
+	if (moved < c->n)
+		pr_warn("endpoint table: %u of %u entries did not fit the new "
+			"table; raise max_endpoints and restart voipqd\n",
+			c->n - moved, c->n);
 }
 
 static bool policy_same(const struct voipq_ep_val *val,
@@ -983,10 +1236,10 @@ static bool policy_same(const struct voipq_ep_val *val,
 int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		  const struct vq_bpf_policy *pol)
 {
-	struct voipq_ep_slot slot;
 	struct voipq_ep_key key;
+	struct voipq_ep_val val;
 	char buf[VQ_ADDRSTRLEN];
-	uint32_t i;
+	struct table_loc l;
 	int err;
 
 	if ((ep->proto != IPPROTO_UDP && ep->proto != IPPROTO_TCP) ||
@@ -994,47 +1247,28 @@ int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 		return -EPROTONOSUPPORT;
 	vq_ep_to_key(ep, &key);
 
-	err = table_find(b, &key, &i, &slot);
-	if (!err) {
+	err = table_locate(b, &key, &l);
+	if (!err && l.slot) {
 		/*
-		 * The policy half, in place. The write is of the whole slot,
-		 * and what the classifier counted between the read and it
-		 * is lost; most updates change nothing (a session refresh
-		 * repeats its SDP), and those are not written at all.
+		 * The policy half, in place (voipq.h); an update that
+		 * changes nothing (a session refresh repeats its SDP) is
+		 * not written at all.
 		 */
-		if (policy_same(&slot.val, pol))
+		if (policy_same(&l.slot->val, pol))
 			return 0;
-		val_set_policy(&slot.val, pol);
-		err = slot_write(b, i, &slot);
-	} else if (err == -ENOENT) {
-		err = table_free_slot(b, &key, &i);
-		if (err == -ENOSPC) {
-			pr_warn("program endpoint %s: the endpoint table has "
-				"no room left for it (%u slots); raise "
-				"max_endpoints\n",
-				vq_endpoint_str(ep, buf, sizeof(buf)),
-				table_slots(b));
-			return err;
-		}
-		memset(&slot, 0, sizeof(slot));
-		val_fresh(&slot.val, pol);
-		/*
-		 * Bit first, entry second: a packet never misses a present
-		 * entry. The slot is written without its key, then with it:
-		 * the classifier matches it only once its value is whole.
-		 */
-		port_ref(b, ep->port);
-		err = slot_write(b, i, &slot);
-		if (!err) {
-			slot.key = key;
-			err = slot_write(b, i, &slot);
-		}
-		if (!err)
-			slot_mark(b, i, true);
-		else
-			port_unref(b, ep->port);
+		val_set_policy(&l.slot->val, pol);
+		err = slot_write(b, l.at, l.slot);
+	} else if (!err) {
+		val_fresh(&val, pol);
+		err = table_insert(b, &l, &key, &val);
 	}
-	if (err)
+	if (err == -ENOSPC)
+		pr_warn("program endpoint %s: no room for it in the endpoint "
+			"table (%u slots); raise max_endpoints and restart "
+			"voipqd, which resizes the table and keeps its "
+			"entries\n", vq_endpoint_str(ep, buf, sizeof(buf)),
+			table_slots(b));
+	else if (err)
 		pr_warn("program endpoint %s: %s\n",
 			vq_endpoint_str(ep, buf, sizeof(buf)), strerror(-err));
 	return err;
@@ -1042,21 +1276,23 @@ int vq_bpf_ep_set(struct vq_bpf *b, const struct vq_endpoint *ep,
 
 int vq_bpf_ep_del(struct vq_bpf *b, const struct vq_endpoint *ep)
 {
-	struct voipq_ep_slot slot;
 	struct voipq_ep_key key;
-	uint32_t i;
+	char buf[VQ_ADDRSTRLEN];
+	struct table_loc l;
 	int err;
 
 	vq_ep_to_key(ep, &key);
-	err = table_find(b, &key, &i, &slot);
-	if (err)
+	err = table_locate(b, &key, &l);
+	if (!err && !l.slot)
+		return -ENOENT;
+	/* Entry first, bit second. */
+	if (!err)
+		err = slot_clear(b, l.at, l.slot);
+	if (err) {
+		pr_warn("remove endpoint %s: %s\n",
+			vq_endpoint_str(ep, buf, sizeof(buf)), strerror(-err));
 		return err;
-	/* Entry first (its family is the first byte written), bit second. */
-	memset(&slot, 0, sizeof(slot));
-	err = slot_write(b, i, &slot);
-	if (err)
-		return err;
-	slot_mark(b, i, false);
+	}
 	port_unref(b, ep->port);
 	return 0;
 }
@@ -1184,16 +1420,18 @@ int vq_bpf_pfx_for_each(struct vq_bpf *b,
 int vq_bpf_ep_lookup(struct vq_bpf *b, const struct vq_endpoint *ep,
 		     struct voipq_ep_val *val)
 {
-	struct voipq_ep_slot slot;
 	struct voipq_ep_key key;
-	uint32_t i;
+	struct table_loc l;
 	int err;
 
 	vq_ep_to_key(ep, &key);
-	err = table_find(b, &key, &i, &slot);
-	if (!err)
-		*val = slot.val;
-	return err;
+	err = table_locate(b, &key, &l);
+	if (err)
+		return err;
+	if (!l.slot)
+		return -ENOENT;
+	*val = l.slot->val;
+	return 0;
 }
 
 int vq_bpf_ep_for_each(struct vq_bpf *b,
@@ -1213,6 +1451,10 @@ int vq_bpf_ep_for_each(struct vq_bpf *b,
 
 			if (bpf_map_lookup_elem(fd, &i, &slot))
 				return -errno;
+			if (!slot.key.family) {
+				slot_mark(b, i, false); /* gone meanwhile */
+				continue;
+			}
 			vq_key_to_ep(&slot.key, &ep);
 			ret = fn(arg, &ep, &slot.val);
 			if (ret)

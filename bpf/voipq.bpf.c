@@ -43,9 +43,9 @@
  * rewritten with bpf_skb_store_bytes() on the few packets that need it.
  *
  * The endpoint table is an array of slots hashed by the program itself
- * (voipq.h says why and how): a lookup is inlined, with no call. Counters
- * are atomic adds, and the token bucket and RTP state are plain read-
- * modify-write: one RTP stream is sent by one socket and in practice
+ * (voipq.h says why and how): a lookup makes no call into the kernel.
+ * Counters are atomic adds, and the token bucket and RTP state are plain
+ * read-modify-write: one RTP stream is sent by one socket and in practice
  * handled by one CPU at a time; when two CPUs do race, the cost is one
  * packet's worth of tokens or one jitter sample, which is not worth a lock
  * on every packet.
@@ -94,7 +94,7 @@ const volatile __u8 clock_from_tstamp = 0;
  * pinned voipq_ep_meta, or makes them for a new table, before load.
  */
 const volatile __u64 ep_seed = 0;
-const volatile __u32 ep_buckets = 2;
+const volatile __u32 ep_buckets = 2;	/* at least 2 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -138,22 +138,29 @@ _Static_assert(sizeof(struct voipq_ep_val) == 144, "voipq_ep_val layout");
  * packet, and with return-thunk mitigations each call costs as much as the
  * rest of the lookup; an array element is an inlined address computation,
  * and five 32-bit compares find the key in it (a 75-80 ns hit became
- * 50-57 ns on the machines this was measured on).
+ * 55-57 ns on the machines this was measured on).
  *
  * Each key has two candidate buckets of VOIPQ_BUCKET_SLOTS slots, taken
  * from the two halves of a seeded 64-bit hash; the agent puts a new key in
  * the emptier of the two ("two choices"), and the classifier looks in the
- * first, then the second. The table has at least twice as many slots as
- * endpoints allowed, and with two choices a full table still leaves room
- * in one of every key's buckets: both are full only when someone can
- * predict the hash, and the seed, random per table, keeps keys learned
- * from hostile SDP from being aimed at one bucket.
+ * first, then the second. When both are full, one of their keys moves to
+ * its own other bucket to make room. The table has twice as many slots as
+ * max_endpoints: at that load two choices alone leave room in one of every
+ * key's buckets, and the move takes it much further (flows adopted after a
+ * restart and static rules come on top of max_endpoints). The seed, random
+ * per table, is there so that keys learned from hostile SDP cannot be
+ * aimed at one bucket without guessing it: the hash is a fast mixer, not a
+ * keyed cryptographic one.
  *
  * A slot is free while its key's family is 0, which no packet's key has.
- * The agent is the only writer of keys: it writes a slot whole with family
- * 0 and then again with the key, so the classifier never matches a key
- * whose value is half written; a delete writes the slot zero, family
- * first. The value half is the classifier's to update, as before.
+ * The agent is the only writer of keys. A key arrives in two writes of
+ * its slot: whole without the key (family 0), then whole with it, so the
+ * second changes nothing but the key and the classifier never matches a
+ * half-written value. A delete is the same backwards: the slot with family
+ * 0, then zero. A policy update rewrites the slot in place: what the
+ * classifier counted between the agent's read and that write is lost, and
+ * a packet racing the write may see one torn field of the bucket or RTP
+ * state (the cost of one packet's worth, as between two CPUs).
  */
 #define VOIPQ_BUCKET_SLOTS 8
 
@@ -167,7 +174,7 @@ _Static_assert(sizeof(struct voipq_ep_slot) == 168, "voipq_ep_slot layout");
 /* The table's hashing, one element of an array map pinned beside it. */
 struct voipq_ep_meta {
 	__u64 seed;
-	__u32 buckets; /* a power of two, at least 2 */
+	__u32 buckets; /* at least 2; the table holds buckets * 8 slots */
 	__u32 pad;
 };
 _Static_assert(sizeof(struct voipq_ep_meta) == 16, "voipq_ep_meta layout");
@@ -191,23 +198,26 @@ voipq_ep_hash(const struct voipq_ep_key *k, __u64 seed)
 	return h ^ (h >> 31);
 }
 
-/* The two buckets of @hash in a table of @buckets (a power of two). */
+/*
+ * The two buckets of @hash in a table of @buckets (at least 2): each half
+ * of the hash scaled to the bucket count by a multiply and a shift, so the
+ * count need not be a power of two and the table is no larger than asked.
+ */
 static inline __attribute__((always_inline)) void
 voipq_ep_buckets(__u64 hash, __u32 buckets, __u32 *b1, __u32 *b2)
 {
-	__u32 mask = buckets - 1;
-
-	*b1 = (__u32)hash & mask;
-	*b2 = (__u32)(hash >> 32) & mask;
+	*b1 = (__u32)(((hash & 0xffffffffull) * buckets) >> 32);
+	*b2 = (__u32)(((hash >> 32) * buckets) >> 32);
 	if (*b2 == *b1)
-		*b2 ^= 1; /* the neighbour: two buckets, always */
+		*b2 = *b1 + 1 == buckets ? 0 : *b1 + 1; /* two buckets, always */
 }
 
 /*
- * The port-presence bitmap: bit p is set while some endpoint in the map has
- * UDP port p (host order), so a packet to or from no known port costs two
- * bit tests and no hash lookup. One element of an mmap-able array; the
- * agent keeps a reference count per port and sets or clears the bits.
+ * The port-presence bitmap: bit p is set while some endpoint in the table
+ * has UDP or TCP port p (host order), so a packet to or from no known port
+ * costs two bit tests and no table lookup. One element of an mmap-able
+ * array; the agent keeps a reference count per port and sets or clears
+ * the bits.
  */
 #define VOIPQ_PORT_WORDS (65536 / 64)
 struct voipq_ports {

@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -249,29 +250,155 @@ START_TEST(table_full_refuses_then_makes_room)
 END_TEST
 
 /*
- * A pinned table is read with the seed it was filled with, kept beside it
- * (reopen_readopts_pinned_endpoints). Without that pin the table cannot
- * be read: the next voipqd starts it afresh, and classifies what it then
- * programs.
+ * A pinned table that cannot be adopted as it is moves into a new one,
+ * counters and all: one whose hashing pin is gone, one sized for another
+ * max_endpoints, and an older voipq's LRU hash.
  */
-START_TEST(table_without_its_hashing_starts_afresh)
+static int reopen_count(struct vq_bpf_cfg cfg, struct vq_bpf **b2)
 {
-	struct vq_bpf_cfg cfg = { .pin_dir = dp_pin_dir(), .max_endpoints = 1024 };
-	struct vq_bpf *b = dp_open(false), *b2;
-	char path[256];
 	int n = 0;
 
+	cfg.pin_dir = dp_pin_dir();
+	ck_assert_int_eq(vq_bpf_open(b2, &cfg), 0);
+	ck_assert_int_eq(vq_bpf_ep_for_each(*b2, count_eps, &n), 0);
+	return n;
+}
+
+START_TEST(table_moves_when_it_cannot_be_adopted)
+{
+	struct vq_bpf *b = dp_open(false), *b2;
+	char path[256];
+
 	dp_add(b, FAR, 30000, 0);
+	ck_assert_uint_eq(prio_to(b, FAR, 30000), VOICE_PRIO);
+
+	/* its hashing lost */
 	snprintf(path, sizeof(path), "%s/voipq_ep_meta", dp_pin_dir());
 	ck_assert_int_eq(unlink(path), 0);
-
-	ck_assert_int_eq(vq_bpf_open(&b2, &cfg), 0);
-	ck_assert_int_eq(vq_bpf_ep_for_each(b2, count_eps, &n), 0);
-	ck_assert_int_eq(n, 0);
-	ck_assert_uint_eq(prio_to(b2, FAR, 30000), 0);
+	ck_assert_int_eq(reopen_count((struct vq_bpf_cfg){ .max_endpoints = 1024 },
+				      &b2), 1);
 	ck_assert_int_eq(access(path, F_OK), 0);
-	dp_add(b2, FAR, 30002, 0);
-	ck_assert_uint_eq(prio_to(b2, FAR, 30002), VOICE_PRIO);
+	ck_assert_uint_eq(prio_to(b2, FAR, 30000), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b2, FAR, 30000).packets, 2);
+	vq_bpf_close(b2);
+
+	/* another size: resized, not kept or dropped */
+	ck_assert_int_eq(reopen_count((struct vq_bpf_cfg){ .max_endpoints = 5000 },
+				      &b2), 1);
+	ck_assert_uint_eq(prio_to(b2, FAR, 30000), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b2, FAR, 30000).packets, 3);
+	vq_bpf_close(b2);
+}
+END_TEST
+
+START_TEST(older_lru_table_moves_into_the_new_one)
+{
+	struct vq_bpf_cfg cfg = { .pin_dir = dp_pin_dir(), .max_endpoints = 64 };
+	struct vq_endpoint ep = ep4(FAR, 30000);
+	struct voipq_ep_val val = { .rate_bps = 100000, .burst = 10000,
+				    .tokens_nb = 10000ull * 1000000000,
+				    .clock_rate = 8000, .cookie = 42,
+				    .packets = 7 };
+	struct voipq_ep_key key;
+	struct vq_bpf *b;
+	char path[256];
+	int fd;
+
+	/* what voipq pinned before the table: an LRU hash, key to value */
+	vq_ep_to_key(&ep, &key);
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "voipq_eps", sizeof(key),
+			    sizeof(val), 64, NULL);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bpf_map_update_elem(fd, &key, &val, BPF_ANY), 0);
+	mkdir(dp_pin_dir(), 0700);
+	snprintf(path, sizeof(path), "%s/voipq_eps", dp_pin_dir());
+	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+
+	ck_assert_int_eq(vq_bpf_open(&b, &cfg), 0);
+	ck_assert_uint_eq(prio_to(b, FAR, 30000), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).packets, 8);
+	ck_assert_uint_eq(dp_val(b, FAR, 30000).cookie, 42);
+	vq_bpf_unpin(b);
+	vq_bpf_close(b);
+}
+END_TEST
+
+/*
+ * The key of FAR:*@port, the first port from there whose first or second
+ * bucket is @bk and neither is @not_bk.
+ */
+static struct voipq_ep_key key_in(const struct voipq_ep_meta *m, uint32_t bk,
+				  uint32_t not_bk, uint16_t *port)
+{
+	for (;; (*port)++) {
+		struct vq_endpoint ep = ep4(FAR, *port);
+		struct voipq_ep_key k;
+		uint32_t b1, b2;
+
+		vq_ep_to_key(&ep, &k);
+		voipq_ep_buckets(voipq_ep_hash(&k, m->seed), m->buckets, &b1,
+				 &b2);
+		if ((b1 == bk || b2 == bk) && b1 != not_bk && b2 != not_bk)
+			return k;
+	}
+}
+
+/*
+ * Both buckets of a key full (written by hand, as another run left them):
+ * one of their keys moves to its other bucket to make room. The
+ * classifier then finds every key where it is, in its first or second
+ * bucket, in a table of 256 buckets where the hash decides which.
+ */
+START_TEST(full_buckets_make_room_by_moving_a_key)
+{
+	struct vq_bpf_cfg cfg = { .pin_dir = dp_pin_dir(), .max_endpoints = 1024 };
+	struct vq_bpf_policy pol = { .rate_bps = 100000, .burst = 10000,
+				     .cookie = 42 };
+	struct vq_bpf *b2;
+	struct vq_endpoint target = ep4(FAR, 30000);
+	struct voipq_ep_slot slot = { .val = { .rate_bps = 100000,
+		.burst = 10000, .tokens_nb = 10000ull * 1000000000,
+		.clock_rate = 8000, .cookie = 42 } };
+	struct voipq_ep_meta meta;
+	struct voipq_ep_key tk;
+	uint32_t zero = 0, bk[2];
+	uint16_t port = 20000, ports[16];
+	char path[256];
+	int fd, n = 0;
+
+	dp_open(false); /* the table and its hashing, pinned */
+	snprintf(path, sizeof(path), "%s/voipq_ep_meta", dp_pin_dir());
+	fd = bpf_obj_get(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &zero, &meta), 0);
+	close(fd);
+	ck_assert_uint_eq(meta.buckets, 256);
+	vq_ep_to_key(&target, &tk);
+	voipq_ep_buckets(voipq_ep_hash(&tk, meta.seed), meta.buckets, &bk[0],
+			 &bk[1]);
+
+	snprintf(path, sizeof(path), "%s/voipq_eps", dp_pin_dir());
+	fd = bpf_obj_get(path);
+	ck_assert_int_ge(fd, 0);
+	for (uint32_t i = 0; i < 16; i++) {
+		uint32_t h = i / VOIPQ_BUCKET_SLOTS;
+		uint32_t at = bk[h] * VOIPQ_BUCKET_SLOTS + i % VOIPQ_BUCKET_SLOTS;
+
+		slot.key = key_in(&meta, bk[h], bk[!h], &port);
+		ports[i] = port++;
+		ck_assert_int_eq(bpf_map_update_elem(fd, &at, &slot, BPF_ANY), 0);
+	}
+	close(fd);
+
+	/* a second handle reads them: its port bits, its idea of the slots */
+	ck_assert_int_eq(vq_bpf_open(&b2, &cfg), 0);
+	ck_assert_int_eq(vq_bpf_ep_set(b2, &target, &pol), 0);
+	ck_assert_uint_eq(prio_to(b2, FAR, 30000), VOICE_PRIO);
+	for (int i = 0; i < 16; i++)
+		ck_assert_uint_eq(prio_to(b2, FAR, ports[i]), VOICE_PRIO);
+	ck_assert_int_eq(vq_bpf_ep_for_each(b2, count_eps, &n), 0);
+	ck_assert_int_eq(n, 17);
 	vq_bpf_close(b2);
 }
 END_TEST
@@ -772,7 +899,9 @@ Suite *backend_bpf_suite(bool kernel)
 	tcase_add_test(tc, port_bitmap_counts_shared_ports);
 	tcase_add_test(tc, reopen_readopts_pinned_endpoints);
 	tcase_add_test(tc, table_full_refuses_then_makes_room);
-	tcase_add_test(tc, table_without_its_hashing_starts_afresh);
+	tcase_add_test(tc, table_moves_when_it_cannot_be_adopted);
+	tcase_add_test(tc, older_lru_table_moves_into_the_new_one);
+	tcase_add_test(tc, full_buckets_make_room_by_moving_a_key);
 	tcase_add_test(tc, endpoint_events_program_the_map);
 	suite_add_tcase(s, tc);
 
