@@ -403,6 +403,63 @@ START_TEST(full_buckets_make_room_by_moving_a_key)
 }
 END_TEST
 
+/*
+ * The table against a model, past its nominal load: random adds (three
+ * in four) and deletes (one in four) of 200 keys in a table of 128 slots
+ * (max_endpoints 64), so that it fills and stays full. An add is refused
+ * only with -ENOSPC and only near full: not before 112 keys (in 40 runs
+ * the first refusal came at 122 to 128). Every hundred steps, every key
+ * the model holds is found by the agent and by the classifier, and no
+ * other.
+ */
+START_TEST(table_matches_a_model_under_churn)
+{
+	struct vq_bpf *b = dp_open_cfg((struct vq_bpf_cfg){ .max_endpoints = 64 });
+	struct vq_bpf_policy pol = { .rate_bps = 100000, .burst = 10000,
+				     .cookie = 42 };
+	unsigned int seed = (unsigned int)getpid(), held = 0, refused = 0;
+	bool in[200] = { false };
+	struct voipq_ep_val v;
+	int n = 0;
+
+	for (int step = 0; step < 3000; step++) {
+		int k = rand_r(&seed) % 200, r = rand_r(&seed) % 4;
+		struct vq_endpoint ep = ep4(FAR, (uint16_t)(20000 + 2 * k));
+		int err;
+
+		if (in[k] && r == 0) {
+			ck_assert_int_eq(vq_bpf_ep_del(b, &ep), 0);
+			in[k] = false;
+			held--;
+		} else if (!in[k] && r) {
+			err = vq_bpf_ep_set(b, &ep, &pol);
+			if (err) {
+				ck_assert_int_eq(err, -ENOSPC);
+				ck_assert_uint_ge(held, 112);
+				refused++;
+			} else {
+				in[k] = true;
+				held++;
+			}
+		}
+		if (step % 100 != 99)
+			continue;
+		for (int i = 0; i < 200; i++) {
+			uint16_t port = (uint16_t)(20000 + 2 * i);
+
+			ep = ep4(FAR, port);
+			ck_assert_int_eq(vq_bpf_ep_lookup(b, &ep, &v),
+					 in[i] ? 0 : -ENOENT);
+			ck_assert_uint_eq(prio_to(b, FAR, port),
+					  in[i] ? VOICE_PRIO : 0);
+		}
+	}
+	ck_assert_uint_gt(refused, 0); /* it did fill */
+	ck_assert_int_eq(vq_bpf_ep_for_each(b, count_eps, &n), 0);
+	ck_assert_int_eq(n, (int)held);
+}
+END_TEST
+
 /* An epset wired to the backend: SDP events program the map. */
 START_TEST(endpoint_events_program_the_map)
 {
@@ -902,6 +959,7 @@ Suite *backend_bpf_suite(bool kernel)
 	tcase_add_test(tc, table_moves_when_it_cannot_be_adopted);
 	tcase_add_test(tc, older_lru_table_moves_into_the_new_one);
 	tcase_add_test(tc, full_buckets_make_room_by_moving_a_key);
+	tcase_add_test(tc, table_matches_a_model_under_churn);
 	tcase_add_test(tc, endpoint_events_program_the_map);
 	suite_add_tcase(s, tc);
 
