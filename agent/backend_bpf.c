@@ -504,11 +504,13 @@ static int carry_read(int fd, const struct bpf_map_info *info,
 
 /*
  * The endpoint table to load with: the pinned one as it is when its
- * layout, hashing and size are this run's. Otherwise (an older voipq's LRU
- * hash, a table whose hashing pin is gone, another max_endpoints) its
- * entries are read into @c and its pin removed: a new table with a new
- * seed takes them after load, counters and RTP state and all, so that an
- * upgrade or a resize loses no call's priority.
+ * layout and hashing are this voipq's and its size is what @max_eps asks
+ * for (any size when @max_eps is 0: a handle that only adopts what runs).
+ * Otherwise (an older voipq's LRU hash, a table whose hashing pin is gone,
+ * another max_endpoints) its entries are read into @c and its pin
+ * removed: a new table with a new seed takes them after load, counters
+ * and RTP state and all, so that an upgrade or a resize loses no call's
+ * priority.
  */
 static int table_plan(struct vq_bpf *b, uint32_t max_eps, struct carry *c,
 		      bool *fresh)
@@ -521,7 +523,7 @@ static int table_plan(struct vq_bpf *b, uint32_t max_eps, struct carry *c,
 	int fd, err;
 
 	*fresh = true;
-	b->buckets = table_buckets(max_eps);
+	b->buckets = table_buckets(max_eps ? max_eps : VQ_BPF_DEFAULT_MAX_EPS);
 	b->seed = table_seed();
 	snprintf(path, sizeof(path), "%s/voipq_eps", b->pin_dir);
 	fd = bpf_obj_get(path);
@@ -537,10 +539,11 @@ static int table_plan(struct vq_bpf *b, uint32_t max_eps, struct carry *c,
 		why = "has an older voipq's layout";
 	else if (pinned_meta(b->pin_dir, info.max_entries, &meta))
 		why = "has lost its hashing (voipq_ep_meta)";
-	else if (meta.buckets != b->buckets)
+	else if (max_eps && meta.buckets != b->buckets)
 		why = "is sized for another max_endpoints";
 	else {
 		b->seed = meta.seed;
+		b->buckets = meta.buckets;
 		*fresh = false;
 		close(fd);
 		return 0;
@@ -622,8 +625,7 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 		goto out_free;
 	}
 
-	max_eps = cfg->max_endpoints ? cfg->max_endpoints :
-				       VQ_BPF_DEFAULT_MAX_EPS;
+	max_eps = cfg->max_endpoints;
 	/* the endpoint table has its own rules: table_plan() */
 	err = check_pinned(b->pin_dir, b->skel->maps.voipq_ep_meta);
 	if (!err)

@@ -25,8 +25,10 @@
 
 struct vq_bpf_cfg {
 	const char *pin_dir;      /* NULL: VOIPQ_PIN_DIR */
-	uint32_t max_endpoints;   /* endpoints the table holds (it has at
-				   * least twice as many slots); 0: default */
+	uint32_t max_endpoints;   /* endpoints the table holds (it has twice
+				   * as many slots); a pinned table of
+				   * another size is resized. 0: a pinned
+				   * table as it is, else the default */
 	uint32_t voice_major;     /* HTB root handle major; 0: 1 */
 	uint32_t voice_minor;     /* 0: VOIPQ_VOICE_MINOR */
 	bool no_dscp;             /* never rewrite DSCP, whatever the entry */

@@ -252,7 +252,8 @@ END_TEST
 /*
  * A pinned table that cannot be adopted as it is moves into a new one,
  * counters and all: one whose hashing pin is gone, one sized for another
- * max_endpoints, and an older voipq's LRU hash.
+ * max_endpoints, and an older voipq's LRU hash. A handle that asks for no
+ * size adopts the table as it is.
  */
 static int reopen_count(struct vq_bpf_cfg cfg, struct vq_bpf **b2)
 {
@@ -264,10 +265,27 @@ static int reopen_count(struct vq_bpf_cfg cfg, struct vq_bpf **b2)
 	return n;
 }
 
+/* The id of the endpoint table pinned now. */
+static uint32_t pinned_table_id(void)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/voipq_eps", dp_pin_dir());
+	fd = bpf_obj_get(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.id;
+}
+
 START_TEST(table_moves_when_it_cannot_be_adopted)
 {
 	struct vq_bpf *b = dp_open(false), *b2;
 	char path[256];
+	uint32_t id;
 
 	dp_add(b, FAR, 30000, 0);
 	ck_assert_uint_eq(prio_to(b, FAR, 30000), VOICE_PRIO);
@@ -286,6 +304,13 @@ START_TEST(table_moves_when_it_cannot_be_adopted)
 	ck_assert_int_eq(reopen_count((struct vq_bpf_cfg){ .max_endpoints = 5000 },
 				      &b2), 1);
 	ck_assert_uint_eq(prio_to(b2, FAR, 30000), VOICE_PRIO);
+	ck_assert_uint_eq(dp_val(b2, FAR, 30000).packets, 3);
+	vq_bpf_close(b2);
+
+	/* no size asked (a handle that only adopts): the same table */
+	id = pinned_table_id();
+	ck_assert_int_eq(reopen_count((struct vq_bpf_cfg){ 0 }, &b2), 1);
+	ck_assert_uint_eq(pinned_table_id(), id);
 	ck_assert_uint_eq(dp_val(b2, FAR, 30000).packets, 3);
 	vq_bpf_close(b2);
 }
