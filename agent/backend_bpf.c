@@ -353,9 +353,9 @@ static int table_scan(struct vq_bpf *b)
 	err = slots_walk(bpf_map__fd(b->skel->maps.voipq_eps), table_slots(b),
 			 scan_one, b);
 	if (err) {
-		pr_warn("read the endpoint table in %s: %s; remove the pins "
-			"(voipqctl reset) if this persists\n", b->pin_dir,
-			strerror(-err));
+		pr_warn("read the endpoint table in %s: %s; if this persists, "
+			"stop voipqd, remove that directory and start it "
+			"again\n", b->pin_dir, strerror(-err));
 		return err;
 	}
 	while (!pfx_next(b, &pk))
@@ -524,7 +524,6 @@ static int table_plan(struct vq_bpf *b, uint32_t max_eps, struct carry *c,
 
 	*fresh = true;
 	b->buckets = table_buckets(max_eps ? max_eps : VQ_BPF_DEFAULT_MAX_EPS);
-	b->seed = table_seed();
 	snprintf(path, sizeof(path), "%s/voipq_eps", b->pin_dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
@@ -569,13 +568,16 @@ static int table_meta_store(struct vq_bpf *b)
 	struct voipq_ep_meta meta = { .seed = b->seed, .buckets = b->buckets };
 	uint32_t zero = 0;
 
+	int err = 0;
+
 	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.voipq_ep_meta),
 				&zero, &meta, BPF_ANY)) {
-		pr_warn("store the endpoint table's hashing: %s\n",
-			strerror(errno));
-		return -errno;
+		err = -errno;
+		pr_warn("store the endpoint table's hashing in %s: %s; if "
+			"this persists, stop voipqd, remove that directory and "
+			"start it again\n", b->pin_dir, strerror(-err));
 	}
-	return 0;
+	return err;
 }
 
 int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
@@ -638,6 +640,8 @@ int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg)
 		err = check_pinned(b->pin_dir, b->skel->maps.voipq_pfx_ports);
 	if (!err)
 		err = table_plan(b, max_eps, &carried, &fresh);
+	if (!err && fresh)
+		b->seed = table_seed();
 	if (err) {
 		pr_warn("inspect pinned maps in %s: %s\n", b->pin_dir,
 			strerror(-err));

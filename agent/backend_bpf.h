@@ -65,7 +65,7 @@ struct vq_bpf;
 int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg);
 /* Close the handle; pinned maps and attached programs stay (fail open). */
 void vq_bpf_close(struct vq_bpf *b);
-/* Remove the map pins and the pin directory (tests, `voipqctl reset`). */
+/* Remove the map pins and the pin directory (teardown, tests). */
 int vq_bpf_unpin(struct vq_bpf *b);
 
 /*
