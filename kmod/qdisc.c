@@ -41,6 +41,7 @@
 #include <linux/if_vlan.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/jhash.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/skbuff.h>
@@ -114,6 +115,7 @@ struct voipq_sched_data {
 	struct list_head old_flows;
 
 	bool trust_dscp;
+	u32 hash_seed;		/* bulk flows' 5-tuple hash */
 	u32 target_us;		/* as configured: CoDel's units round */
 	u32 interval_us;
 	u32 mtu;
@@ -214,14 +216,17 @@ static const u8 *voipq_parse_rtp(struct sk_buff *skb, int uoff,
 	return rtp;
 }
 
-/* Returns true for voice; *@ep is the endpoint a table hit found. */
+/*
+ * Returns true for voice; *@ep is the endpoint a table hit found. *@parsed
+ * tells whether @p holds @skb's headers.
+ */
 static bool voipq_classify(struct Qdisc *sch, struct sk_buff *skb,
-			   struct voipq_ep **ep)
+			   struct voipq_ep **ep, struct voipq_pkt *p,
+			   bool *parsed)
 {
 	struct voipq_sched_data *q = qdisc_priv(sch);
 	struct net *net = dev_net(qdisc_dev(sch));
 	u8 rtp_buf[VOIPQ_RTP_HDR_LEN];
-	struct voipq_pkt p;
 	bool from;
 	int uoff;
 
@@ -233,8 +238,9 @@ static bool voipq_classify(struct Qdisc *sch, struct sk_buff *skb,
 	if (!q->trust_dscp && !voipq_table_active(net))
 		return false;
 
-	uoff = voipq_parse(skb, &p);
-	*ep = voipq_table_lookup(net, &p, &from);
+	uoff = voipq_parse(skb, p);
+	*parsed = true;
+	*ep = voipq_table_lookup(net, p, &from);
 	if (*ep) {
 		const u8 *rtp = uoff ? voipq_parse_rtp(skb, uoff, rtp_buf) : NULL;
 
@@ -247,11 +253,46 @@ static bool voipq_classify(struct Qdisc *sch, struct sk_buff *skb,
 		*ep = NULL;
 		return false;
 	}
-	if (q->trust_dscp && p.dscp == VOIPQ_DSCP_EF) {
+	if (q->trust_dscp && p->dscp == VOIPQ_DSCP_EF) {
 		q->st.by_dscp++;
 		return true;
 	}
 	return false;
+}
+
+/*
+ * The bulk flow of @skb, in [0, VOIPQ_FLOWS). A hash the packet carries
+ * (its socket's, or the receiving NIC's) is free. Without one,
+ * skb_get_hash() would run the whole flow dissector and SipHash over its
+ * keys; for TCP and UDP, whose ports voipq_parse() reads anyway, the
+ * 5-tuple is hashed here under a seed of this qdisc's own instead. The
+ * flow dissector remains for the rest, later IP fragments among them (no
+ * ports): a first fragment may then leave after its datagram's others,
+ * which reassembly does not mind.
+ */
+static u32 voipq_bulk_flow(const struct voipq_sched_data *q,
+			   struct sk_buff *skb, struct voipq_pkt *p, bool parsed)
+{
+	u32 ports, h;
+
+	if (skb->l4_hash || skb->sw_hash)
+		return reciprocal_scale(skb->hash, VOIPQ_FLOWS);
+	if (!parsed)
+		voipq_parse(skb, p);
+	if (!p->has_ports)
+		return reciprocal_scale(skb_get_hash(skb), VOIPQ_FLOWS);
+
+	ports = (u32)ntohs(p->src.port) << 16 | ntohs(p->dst.port);
+	if (p->dst.family == AF_INET)
+		h = jhash_3words(*(const u32 *)p->src.addr,
+				 *(const u32 *)p->dst.addr, ports,
+				 q->hash_seed ^ p->dst.proto);
+	else
+		h = jhash2((const u32 *)p->src.addr, 4,
+			   jhash2((const u32 *)p->dst.addr, 4,
+				  jhash_1word(ports,
+					      q->hash_seed ^ p->dst.proto)));
+	return reciprocal_scale(h, VOIPQ_FLOWS);
 }
 
 /* --- queues -------------------------------------------------------------- */
@@ -356,9 +397,11 @@ static int voipq_queue(struct sk_buff *skb, struct Qdisc *sch,
 	unsigned int pkt_len = qdisc_pkt_len(skb);
 	struct voipq_ep *ep = NULL;
 	struct voipq_flow *flow;
+	struct voipq_pkt p;
+	bool parsed = false;
 	unsigned int idx;
 
-	if (voipq_classify(sch, skb, &ep)) {
+	if (voipq_classify(sch, skb, &ep, &p, &parsed)) {
 		if (q->vqlen >= q->vlimit) {
 			q->st.voice_drops++;
 			if (ep)
@@ -376,7 +419,7 @@ static int voipq_queue(struct sk_buff *skb, struct Qdisc *sch,
 		return -1;
 	}
 
-	idx = reciprocal_scale(skb_get_hash(skb), VOIPQ_FLOWS);
+	idx = voipq_bulk_flow(q, skb, &p, parsed);
 	/* CoDel's stamp, and the shaper's latest reading. */
 	q->t_seen = ktime_get_ns();
 	get_codel_cb(skb)->enqueue_time = (codel_time_t)(q->t_seen >> CODEL_SHIFT);
@@ -830,6 +873,7 @@ static int voipq_init(struct Qdisc *sch, struct nlattr *opt,
 	q->cparams.mtu = q->mtu;
 	q->vlast = ktime_get_ns();
 	q->t_seen = q->vlast;
+	q->hash_seed = get_random_u32();
 
 	q->flows = kvcalloc(VOIPQ_FLOWS, sizeof(*q->flows), GFP_KERNEL);
 	if (!q->flows)

@@ -434,7 +434,7 @@ static int cmd_qdisc(int argc, char **argv)
 		printf("qdisc voipq rate %" PRIu64 " share %u limit %u target %u interval %u ecn %u trust_dscp %u\n",
 		       o.rate, o.voice_share, o.limit, o.target_us,
 		       o.interval_us, o.ecn, o.trust_dscp);
-		printf("voice_packets %llu voice_bytes %llu bulk_packets %llu bulk_bytes %llu by_priority %llu by_table %llu by_dscp %llu demoted %llu voice_over_cap %llu voice_drops %llu overlimit_drops %llu codel_drops %llu ecn_marks %llu throttled %llu gso_split %llu voice_qlen %u bulk_qlen %u\n",
+		printf("voice_packets %llu voice_bytes %llu bulk_packets %llu bulk_bytes %llu by_priority %llu by_table %llu by_dscp %llu demoted %llu voice_over_cap %llu voice_drops %llu overlimit_drops %llu codel_drops %llu ecn_marks %llu throttled %llu gso_split %llu voice_qlen %u bulk_qlen %u new_flows_len %u old_flows_len %u\n",
 		       (unsigned long long)xs.voice_packets,
 		       (unsigned long long)xs.voice_bytes,
 		       (unsigned long long)xs.bulk_packets,
@@ -450,7 +450,7 @@ static int cmd_qdisc(int argc, char **argv)
 		       (unsigned long long)xs.ecn_marks,
 		       (unsigned long long)xs.throttled,
 		       (unsigned long long)xs.gso_split, xs.voice_qlen,
-		       xs.bulk_qlen);
+		       xs.bulk_qlen, xs.new_flows_len, xs.old_flows_len);
 		return 0;
 	}
 	if (!strcmp(argv[0], "del")) {

@@ -60,6 +60,22 @@ echo "# endpoint: packets $pk rtp_received $rr rtp_lost $rl jitter_q4 $jq last_s
 	ok "per-endpoint stats: packets, RTP received, no loss, last seen" ||
 	not_ok "per-endpoint stats ($(cat $OUT))"
 
+# Bulk flows each get a queue of their own, over IPv4 and IPv6: counted
+# while 16 flows hold a queue at 8 Mbit/s. 16 flows hashed into 1024
+# queues share one now and then; all in a few would mean a broken hash.
+for dst in 10.0.0.2 fd00::2; do
+	in_ns $B vqtraffic recv 5003 -s 4 > /dev/null 2>&1 &
+	sleep 1
+	in_ns $A vqtraffic send $dst 5003 -f 16 -l 1200 -s 2 > /dev/null 2>&1 &
+	sleep 1
+	in_ns $A vqkctl qdisc show a0 > $OUT
+	wait
+	nf=$(( $(field new_flows_len) + $(field old_flows_len) ))
+	[ "$nf" -ge 13 ] && [ "$nf" -le 16 ] &&
+		ok "16 bulk flows to $dst in $nf queues" ||
+		not_ok "16 bulk flows to $dst in $nf queues ($(cat $OUT))"
+done
+
 # RTP loss as the receiver counts it: the sender skips every 10th number.
 run "fresh voice endpoint" sh -c "$IP netns exec $A vqkctl ep del 10.0.0.2 4000 && $IP netns exec $A vqkctl ep set 10.0.0.2 4000"
 in_ns $B vqtraffic recv 4000 -s 3 > $R/gap.4000 2>&1 &
