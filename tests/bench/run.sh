@@ -32,9 +32,10 @@ BUILD=$(dirname "$bin") "$(dirname "$0")/bench_lab.sh" | tee -a "$lines"
 # voipqd with 500 calls set up at 50 calls/s: RSS, CPU, learning latency.
 BUILD=$(dirname "$bin") "$(dirname "$0")/bench_voipqd.sh" | tee -a "$lines"
 
-# sch_voipq in qemu on Debian's 6.1 kernel, all in one guest boot: packets
-# per second against fq_codel, HTB+fq_codel and tbf, and voice delay under
-# a flood against fq_codel (tests/vm/guest/bench.sh).
+# sch_voipq in qemu on Debian's 6.1 kernel, in two guest boots: packets
+# per second against fq_codel, HTB+fq_codel and tbf on a clock of
+# instructions and on the wall clock, and voice delay under a flood against
+# fq_codel (tests/vm/guest/bench.sh).
 make --no-print-directory -C "$(dirname "$0")/../vm" bench | tee -a "$lines"
 
 # Collect into JSON, checking each figure that has a target against it; a

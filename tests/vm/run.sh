@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot one kernel with an initramfs in qemu, MODE check or bench, and turn
-# the serial console into an exit status: the guest prints
-# "VOIPQ-RESULT N passed, N failed, N skipped" and "VOIPQ-EXIT rc".
-# KVM when /dev/kvm works, TCG otherwise. Times out by itself.
+# Boot one kernel with an initramfs in qemu, MODE check, bench or
+# bench-insn, and turn the serial console into an exit status: the guest
+# prints "VOIPQ-RESULT N passed, N failed, N skipped" and "VOIPQ-EXIT rc".
+# KVM when /dev/kvm works, TCG otherwise; MODE bench-insn always on TCG,
+# with one vCPU whose clock counts instructions. Times out by itself.
 #
 #   run.sh KERNEL INITRD MODE LOG [TIMEOUT]
 set -euo pipefail
@@ -21,7 +22,16 @@ if [ -w /dev/kvm ]; then
 	[ "$kvm" -eq 124 ] && accel="-accel kvm -cpu host"
 	set -e
 fi
-echo "vm: $(basename "$kernel") ${accel%% -cpu*}, mode $mode"
+cpus="-smp 2" clock=""
+if [ "$mode" = bench-insn ]; then
+	# -icount shift=0: the guest's clock advances a nanosecond per
+	# instruction, whatever the host's load. It needs TCG, and one
+	# thread runs every vCPU then: one vCPU.
+	accel="-accel tcg -cpu max"
+	clock="-icount shift=0"
+	cpus="-smp 1"
+fi
+echo "vm: $(basename "$kernel") ${accel%% -cpu*}${clock:+ $clock}, mode $mode"
 
 # -no-reboot: a panic (panic=-1) ends qemu instead of looping. TCG's
 # emulated HPET makes every clock read a costly exit; the TSC is cheap, as
@@ -29,7 +39,7 @@ echo "vm: $(basename "$kernel") ${accel%% -cpu*}, mode $mode"
 boot() {
 	rm -f "$log"
 	set +e
-	timeout --foreground -k 10 "$limit" qemu-system-x86_64 $accel -smp 2 -m 1024 \
+	timeout --foreground -k 10 "$limit" qemu-system-x86_64 $accel $clock $cpus -m 1024 \
 		-nographic -no-reboot -no-user-config -nodefaults -serial stdio \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 clocksource=tsc tsc=reliable panic=-1 oops=panic panic_on_warn=0 quiet loglevel=4 voipq.mode=$mode" \
