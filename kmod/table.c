@@ -84,7 +84,8 @@ struct voipq_state {
 struct voipq_ep {
 	struct rhash_head node;		/* endpoints: voipq_net.ht */
 	struct list_head pfx;		/* prefix rules: voipq_net.pfx */
-	struct list_head list;		/* voipq_net.eps */
+	struct list_head list;		/* voipq_net.eps, oldest first */
+	u64 id;				/* insertion order: where dumps resume */
 	struct voipq_key key;
 	u8 plen;			/* address bits that count */
 	struct rcu_head rcu;
@@ -113,6 +114,7 @@ struct voipq_net {
 	unsigned int npfx;
 	struct list_head eps;		/* every entry: dumps, the idle scan */
 	struct mutex lock;		/* writers */
+	u64 last_id;			/* the newest entry's id */
 	unsigned int count;
 	bool dead;			/* the namespace is going away */
 	struct delayed_work idle_work;
@@ -626,6 +628,7 @@ static int voipq_nl_set(struct sk_buff *skb, struct genl_info *info)
 			goto out_put_port;
 		}
 	}
+	ep->id = ++vn->last_id;
 	list_add_tail_rcu(&ep->list, &vn->eps);
 	WRITE_ONCE(vn->count, vn->count + 1);
 	mutex_unlock(&vn->lock);
@@ -702,26 +705,35 @@ out_free_msg:
 	return err;
 }
 
+struct voipq_dump_ctx {
+	u64 last_id;		/* of the last entry sent; ids start at 1 */
+};
+
+/*
+ * Each part of a dump resumes after the last entry sent, found by its id:
+ * the list is in insertion order, and ids grow along it. An entry deleted
+ * between two parts moves nothing, so every entry present for the whole
+ * dump is sent once; by position, each deletion ahead of the resume point
+ * made the dump skip one.
+ */
 static int voipq_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct voipq_net *vn = voipq_net(sock_net(skb->sk));
-	long idx = 0, start = cb->args[0];
+	struct voipq_dump_ctx *ctx = (struct voipq_dump_ctx *)cb->ctx;
 	struct voipq_ep *ep;
 
+	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
 	rcu_read_lock();
 	list_for_each_entry_rcu(ep, &vn->eps, list) {
-		if (idx < start) {
-			idx++;
+		if (ep->id <= ctx->last_id)
 			continue;
-		}
 		if (voipq_fill(skb, ep, NETLINK_CB(cb->skb).portid,
 			       cb->nlh->nlmsg_seq, NLM_F_MULTI,
 			       VOIPQ_CMD_EP_GET))
 			break;
-		idx++;
+		ctx->last_id = ep->id;
 	}
 	rcu_read_unlock();
-	cb->args[0] = idx;
 	return skb->len;
 }
 

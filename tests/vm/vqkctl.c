@@ -36,7 +36,7 @@ static void usage(void)
 		"  ep set ADDR[/LEN] PORT [udp|tcp] [rate B/s] [burst B] [clock HZ]\n"
 		"         [flags N] [cookie N] [idle MS] [excl]\n"
 		"  ep del ADDR[/LEN] PORT [udp|tcp] | ep get ADDR PORT [udp|tcp]\n"
-		"  ep dump | ep flush | ep fill N | ep churn SECONDS\n"
+		"  ep dump | ep dump-del N | ep flush | ep fill N | ep churn SECONDS\n"
 		"  idle-wait SECONDS ADDR PORT\n"
 		"  bad CASE   (family|proto|port0|addr_len|port_len|v4_tail|missing_addr|\n"
 		"              no_endpoint|flags|idle|unknown_cmd|unknown_attr|not_nested|burst|\n"
@@ -167,6 +167,33 @@ static void fill_ep(struct vq_endpoint *ep, unsigned int i)
 	ep->port = (uint16_t)(10000 + i % 50000);
 }
 
+/*
+ * ep dump-del N: a dump that deletes entries 0..N-1 of "ep fill" through a
+ * second handle when the first entry arrives, between the dump's parts.
+ */
+struct dump_del {
+	struct vq_kmod *k2;
+	unsigned int del;
+	int count;
+	int err;
+};
+
+static int dump_del_entry(void *arg, const struct vq_kmod_entry *e)
+{
+	struct dump_del *d = arg;
+	struct vq_endpoint ep;
+	unsigned int i;
+
+	(void)e;
+	if (d->count++)
+		return 0;
+	for (i = 0; i < d->del && !d->err; i++) {
+		fill_ep(&ep, i);
+		d->err = vq_kmod_ep_del(d->k2, &ep);
+	}
+	return 0;
+}
+
 static int cmd_ep(int argc, char **argv)
 {
 	struct vq_kmod_policy pol = { 0 };
@@ -227,6 +254,15 @@ static int cmd_ep(int argc, char **argv)
 		err = vq_kmod_ep_for_each(k, print_entry, &count);
 		if (!err)
 			printf("count %d\n", count);
+	} else if (!strcmp(argv[0], "dump-del") && argc == 2) {
+		struct dump_del d = { open_kmod(), (unsigned int)num(argv[1]), 0, 0 };
+
+		err = vq_kmod_ep_for_each(k, dump_del_entry, &d);
+		if (!err)
+			err = d.err;
+		if (!err)
+			printf("count %d deleted %u\n", d.count, d.del);
+		vq_kmod_close(d.k2);
 	} else if (!strcmp(argv[0], "flush")) {
 		err = vq_kmod_ep_flush(k);
 	} else if (!strcmp(argv[0], "fill") && argc == 2) {
@@ -257,7 +293,8 @@ static int cmd_ep(int argc, char **argv)
 		usage();
 	}
 	snprintf(what, sizeof(what), "ep %s%s%s", argv[0], argc > 1 ? " " : "",
-		 argc > 1 && strcmp(argv[0], "fill") && strcmp(argv[0], "churn") ?
+		 argc > 1 && strcmp(argv[0], "fill") && strcmp(argv[0], "churn") &&
+		 strcmp(argv[0], "dump-del") ?
 		 vq_prefix_str(&key, buf, sizeof(buf)) : "");
 	if (err)
 		fail(what, err, vq_kmod_msg(k));

@@ -21,6 +21,18 @@ expect "dump after del" "^count 1" in_ns $A vqkctl ep dump
 run "fill 300 entries (dump spans several messages)" in_ns $A vqkctl ep fill 300
 expect "dump counts 301" "^count 301" in_ns $A vqkctl ep dump
 
+# A dump that entries leave between its parts, in a namespace of its own:
+# 2000 entries take several parts, and the first 20 (sent in the first
+# part) are deleted when the first arrives. Every entry is still sent
+# once: parts resume after the last entry sent, not at a position that the
+# deletions moved.
+D=vqd$(rand)
+run "a namespace with 2000 entries" sh -c "$IP netns add $D && $IP netns exec $D vqkctl ep fill 2000"
+expect "a dump loses nothing to deletions between its parts" "^count 2000 deleted 20" \
+	in_ns $D vqkctl ep dump-del 20
+expect "the deletions took" "^count 1980" in_ns $D vqkctl ep dump
+$IP netns del $D
+
 # Malformed requests: refused, with a message, and never an oops.
 for c in family:"out of range|Family must be AF_INET" proto:"Protocol must be UDP or TCP" \
 	port0:"out of range" port_len:"invalid|length|Attribute failed policy" \
