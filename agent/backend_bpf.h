@@ -59,8 +59,9 @@ struct vq_bpf;
  * (mounting bpffs on /sys/fs/bpf first if nothing is mounted there). Maps
  * already pinned there are re-adopted with their contents, and the port
  * bitmaps and the table's occupancy are rebuilt from them. A pinned
- * endpoint table without its hashing (voipq_ep_meta) beside it cannot be
- * read, and is started afresh.
+ * endpoint table that cannot be adopted as it is (an older voipq's LRU
+ * hash, its hashing pin voipq_ep_meta gone, another max_endpoints) has its
+ * entries carried into a new table, counters and RTP state included.
  */
 int vq_bpf_open(struct vq_bpf **out, const struct vq_bpf_cfg *cfg);
 /* Close the handle; pinned maps and attached programs stay (fail open). */
