@@ -12,7 +12,14 @@ set -euo pipefail
 kernel=$1 initrd=$2 mode=$3 log=$4 limit=${5:-600}
 
 accel="-accel tcg -cpu max"
-if [ -w /dev/kvm ]; then
+cpus="-smp 2" clock=""
+if [ "$mode" = bench-insn ]; then
+	# -icount shift=0: the guest's clock advances a nanosecond per
+	# instruction, whatever the host's load. It needs TCG, and one
+	# thread runs every vCPU then: one vCPU.
+	clock="-icount shift=0"
+	cpus="-smp 1"
+elif [ -w /dev/kvm ]; then
 	# KVM works when a paused machine with a vCPU stays up on it (until the
 	# timeout): /dev/kvm exists on hosts where creating the vCPU aborts.
 	set +e
@@ -21,15 +28,6 @@ if [ -w /dev/kvm ]; then
 		>/dev/null 2>&1; echo $?); } 2>/dev/null
 	[ "$kvm" -eq 124 ] && accel="-accel kvm -cpu host"
 	set -e
-fi
-cpus="-smp 2" clock=""
-if [ "$mode" = bench-insn ]; then
-	# -icount shift=0: the guest's clock advances a nanosecond per
-	# instruction, whatever the host's load. It needs TCG, and one
-	# thread runs every vCPU then: one vCPU.
-	accel="-accel tcg -cpu max"
-	clock="-icount shift=0"
-	cpus="-smp 1"
 fi
 echo "vm: $(basename "$kernel") ${accel%% -cpu*}${clock:+ $clock}, mode $mode"
 
